@@ -1,0 +1,281 @@
+//! Minting and verifying access and refresh tokens.
+//!
+//! The algorithm is pinned here, never read from a token header, and access
+//! and refresh tokens have mutually exclusive validation rules (RFC 8725
+//! §3.11): a distinct `token_use` claim *and* a distinct `typ` header, both
+//! checked, so neither kind is ever accepted in place of the other.
+
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use jsonwebtoken::{decode, encode, Algorithm, DecodingKey, EncodingKey, Header, Validation};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use crate::config::Config;
+
+/// Tokens longer than this are refused before any parsing or crypto.
+pub const MAX_TOKEN_BYTES: usize = 8 * 1024;
+/// Clock skew tolerated on `exp` and `nbf`.
+pub const LEEWAY_SECS: u64 = 10;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum TokenKind {
+    Access,
+    Refresh,
+}
+
+impl TokenKind {
+    /// Explicit JWT typing (RFC 8725 §3.11; `at+jwt` is RFC 9068's).
+    fn typ(self) -> &'static str {
+        match self {
+            TokenKind::Access => "at+jwt",
+            TokenKind::Refresh => "rt+jwt",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Claims {
+    pub iss: String,
+    pub aud: String,
+    /// The user id.
+    pub sub: String,
+    pub iat: u64,
+    pub nbf: u64,
+    pub exp: u64,
+    /// Fresh UUID v4 for every token.
+    pub jti: String,
+    /// Session id: one per login (device).
+    pub sid: String,
+    /// The session's refresh generation this token was minted for.
+    pub gen: u64,
+    /// The user's token version when the session was created or refreshed.
+    pub ver: u64,
+    pub token_use: TokenKind,
+}
+
+/// What a token is minted for: the session it belongs to.
+#[derive(Debug, Clone, Copy)]
+pub struct SessionRef<'a> {
+    pub user_id: &'a str,
+    pub session_id: &'a str,
+    pub generation: u64,
+    pub version: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MintedToken {
+    pub token: String,
+    pub expires_at: u64,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum TokenError {
+    #[error("token rejected: {0}")]
+    Rejected(&'static str),
+    #[error("token could not be signed: {0}")]
+    Signing(#[from] jsonwebtoken::errors::Error),
+}
+
+/// Signing and verification keys with their validation rules, built once at
+/// cold start. Asymmetric keys can be added here without touching handlers.
+pub struct TokenKeys {
+    algorithm: Algorithm,
+    encoding: EncodingKey,
+    decoding: DecodingKey,
+    validation: Validation,
+    issuer: String,
+    audience: String,
+    access_ttl: Duration,
+    refresh_ttl: Duration,
+}
+
+impl TokenKeys {
+    pub fn from_config(config: &Config) -> Self {
+        let algorithm = Algorithm::HS256;
+        let mut validation = Validation::new(algorithm);
+        validation.set_required_spec_claims(&["exp", "nbf", "iat", "iss", "aud", "sub"]);
+        validation.set_issuer(&[&config.issuer]);
+        validation.set_audience(&[&config.audience]);
+        validation.validate_exp = true;
+        validation.validate_nbf = true;
+        validation.leeway = LEEWAY_SECS;
+        TokenKeys {
+            algorithm,
+            encoding: EncodingKey::from_secret(&config.jwt_secret),
+            decoding: DecodingKey::from_secret(&config.jwt_secret),
+            validation,
+            issuer: config.issuer.clone(),
+            audience: config.audience.clone(),
+            access_ttl: config.access_ttl,
+            refresh_ttl: config.refresh_ttl,
+        }
+    }
+
+    pub fn access_ttl(&self) -> Duration {
+        self.access_ttl
+    }
+
+    pub fn refresh_ttl(&self) -> Duration {
+        self.refresh_ttl
+    }
+
+    /// Mints a token of `kind` for `session`, expiring after the kind's TTL
+    /// but never after `not_after` (the session's own expiry).
+    pub fn mint(
+        &self,
+        kind: TokenKind,
+        session: SessionRef<'_>,
+        now: u64,
+        not_after: u64,
+    ) -> Result<MintedToken, TokenError> {
+        let ttl = match kind {
+            TokenKind::Access => self.access_ttl,
+            TokenKind::Refresh => self.refresh_ttl,
+        };
+        let exp = (now + ttl.as_secs()).min(not_after);
+        let claims = Claims {
+            iss: self.issuer.clone(),
+            aud: self.audience.clone(),
+            sub: session.user_id.to_string(),
+            iat: now,
+            nbf: now,
+            exp,
+            jti: Uuid::new_v4().to_string(),
+            sid: session.session_id.to_string(),
+            gen: session.generation,
+            ver: session.version,
+            token_use: kind,
+        };
+        let mut header = Header::new(self.algorithm);
+        header.typ = Some(kind.typ().to_string());
+        let token = encode(&header, &claims, &self.encoding)?;
+        Ok(MintedToken {
+            token,
+            expires_at: exp,
+        })
+    }
+
+    /// Verifies signature, algorithm, `iss`, `aud`, `exp`, `nbf` and that the
+    /// token is of `kind`. Says nothing yet about revocation: that is the
+    /// store's half of the decision.
+    pub fn verify(&self, kind: TokenKind, token: &str) -> Result<Claims, TokenError> {
+        if token.len() > MAX_TOKEN_BYTES {
+            return Err(TokenError::Rejected("oversize"));
+        }
+        let data = decode::<Claims>(token, &self.decoding, &self.validation)
+            .map_err(|_| TokenError::Rejected("signature or claims"))?;
+        if data.header.typ.as_deref() != Some(kind.typ()) || data.claims.token_use != kind {
+            return Err(TokenError::Rejected("wrong token use"));
+        }
+        Ok(data.claims)
+    }
+}
+
+/// Seconds since the Unix epoch.
+pub fn now_secs() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0)
+}
+
+/// Milliseconds since the Unix epoch.
+pub fn now_millis() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or(0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::Config;
+
+    fn keys() -> TokenKeys {
+        let config = Config::from_lookup(|k| match k {
+            "TABLE_NAME" => Some("t".into()),
+            "JWT_SECRET" => Some("k".repeat(32)),
+            _ => None,
+        })
+        .unwrap();
+        TokenKeys::from_config(&config)
+    }
+
+    fn session() -> SessionRef<'static> {
+        SessionRef {
+            user_id: "alice",
+            session_id: "s-1",
+            generation: 3,
+            version: 7,
+        }
+    }
+
+    #[test]
+    fn round_trip_keeps_claims() {
+        let keys = keys();
+        let now = now_secs();
+        let minted = keys
+            .mint(TokenKind::Access, session(), now, u64::MAX)
+            .unwrap();
+        assert_eq!(minted.expires_at, now + 900);
+        let claims = keys.verify(TokenKind::Access, &minted.token).unwrap();
+        assert_eq!(claims.sub, "alice");
+        assert_eq!(claims.sid, "s-1");
+        assert_eq!((claims.gen, claims.ver), (3, 7));
+        assert_eq!(claims.token_use, TokenKind::Access);
+        assert!(Uuid::parse_str(&claims.jti).is_ok());
+    }
+
+    #[test]
+    fn kinds_are_not_interchangeable() {
+        let keys = keys();
+        let now = now_secs();
+        let access = keys
+            .mint(TokenKind::Access, session(), now, u64::MAX)
+            .unwrap();
+        let refresh = keys
+            .mint(TokenKind::Refresh, session(), now, u64::MAX)
+            .unwrap();
+        assert!(keys.verify(TokenKind::Refresh, &access.token).is_err());
+        assert!(keys.verify(TokenKind::Access, &refresh.token).is_err());
+        assert!(keys.verify(TokenKind::Refresh, &refresh.token).is_ok());
+    }
+
+    #[test]
+    fn every_token_has_its_own_jti() {
+        let keys = keys();
+        let now = now_secs();
+        let a = keys
+            .mint(TokenKind::Access, session(), now, u64::MAX)
+            .unwrap();
+        let b = keys
+            .mint(TokenKind::Access, session(), now, u64::MAX)
+            .unwrap();
+        let ja = keys.verify(TokenKind::Access, &a.token).unwrap().jti;
+        let jb = keys.verify(TokenKind::Access, &b.token).unwrap().jti;
+        assert_ne!(ja, jb);
+    }
+
+    #[test]
+    fn expiry_is_capped_by_the_session() {
+        let keys = keys();
+        let now = now_secs();
+        let minted = keys
+            .mint(TokenKind::Refresh, session(), now, now + 100)
+            .unwrap();
+        assert_eq!(minted.expires_at, now + 100);
+    }
+
+    #[test]
+    fn oversize_tokens_are_refused_before_parsing() {
+        let keys = keys();
+        let huge = "a".repeat(MAX_TOKEN_BYTES + 1);
+        assert!(matches!(
+            keys.verify(TokenKind::Access, &huge),
+            Err(TokenError::Rejected("oversize"))
+        ));
+    }
+}
