@@ -1,1 +1,15 @@
-fn main() {}
+use lambda_runtime::{run, service_fn, Error, LambdaEvent};
+use serde_json::Value;
+use tokengate::AuthService;
+
+#[tokio::main]
+async fn main() -> Result<(), Error> {
+    lambda_runtime::tracing::init_default_subscriber();
+    // Cold start: config, keys and the DynamoDB client are built once.
+    let service = AuthService::from_env().await?;
+    run(service_fn(|event: LambdaEvent<Value>| {
+        let service = &service;
+        async move { Ok::<_, Error>(authorizer_fn::handle(event.payload, service).await) }
+    }))
+    .await
+}
