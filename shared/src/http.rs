@@ -24,7 +24,11 @@ const RETRY_AFTER_SECS: &str = "1";
 /// credential: `InvalidToken`.
 pub fn bearer_token<'h>(headers: &'h HeaderMap, name: &str) -> Result<&'h str, AuthError> {
     let value = headers.get(name).ok_or(AuthError::MissingToken)?;
-    let value = value.to_str().map_err(|_| AuthError::InvalidToken)?;
+    parse_bearer(value.to_str().map_err(|_| AuthError::InvalidToken)?)
+}
+
+/// The token of a `Bearer <token>` credential (scheme case-insensitive).
+pub fn parse_bearer(value: &str) -> Result<&str, AuthError> {
     let (scheme, token) = value
         .trim()
         .split_once(' ')

@@ -15,7 +15,7 @@ use aws_lambda_events::apigw::{
 };
 use aws_lambda_events::iam::{IamPolicyEffect, IamPolicyStatement};
 use serde_json::{json, Value};
-use tokengate::http::bearer_token;
+use tokengate::http::{bearer_token, parse_bearer};
 use tokengate::{AuthError, AuthService, Principal};
 
 /// Which kind of authorizer event arrived.
@@ -60,16 +60,7 @@ pub async fn handle(event: Value, service: &AuthService) -> Value {
                 .authorization_token
                 .as_deref()
                 .ok_or(AuthError::MissingToken)
-                .and_then(|value| {
-                    value
-                        .trim()
-                        .split_once(' ')
-                        .filter(|(scheme, t)| {
-                            scheme.eq_ignore_ascii_case("bearer") && !t.trim().is_empty()
-                        })
-                        .map(|(_, t)| t.trim())
-                        .ok_or(AuthError::InvalidToken)
-                });
+                .and_then(parse_bearer);
             let decision = decide(token, service).await;
             policy(&decision, request.method_arn.as_deref())
         }
