@@ -1,0 +1,11 @@
+//! Handler tests on real DynamoDB Local, one fresh table per test.
+//! One test binary (modules below) so the suite links once.
+
+mod authorizer;
+mod login;
+mod logout;
+mod refresh;
+mod register;
+mod store_down;
+mod tokens;
+mod validate;

@@ -1,0 +1,258 @@
+use aws_sdk_dynamodb::types::AttributeValue;
+use integration_tests::*;
+use serde_json::json;
+
+async fn logged_in(app: &TestApp) -> (String, String) {
+    app.register("alice").await;
+    app.login("alice").await
+}
+
+fn pair(response: &lambda_http::Response<lambda_http::Body>) -> (String, String) {
+    assert_eq!(response.status(), 200, "{}", body_text(response));
+    let body = body_json(response);
+    (
+        body["accessToken"].as_str().unwrap().to_string(),
+        body["refreshToken"].as_str().unwrap().to_string(),
+    )
+}
+
+fn sid(token: &str) -> String {
+    claims_of(token)["sid"].as_str().unwrap().to_string()
+}
+
+#[tokio::test]
+async fn refresh_rotates_in_one_round_trip_and_old_access_stops() {
+    let app = TestApp::new().await;
+    let (access1, refresh1) = logged_in(&app).await;
+    app.calls.take();
+    let response = app.refresh(&refresh1).await;
+    assert_eq!(
+        app.calls.take(),
+        ["TransactWriteItems"],
+        "one conditional write"
+    );
+    assert_eq!(response.headers()["pragma"], "no-cache");
+    let body = body_json(&response);
+    assert_eq!(body["tokenType"], "Bearer");
+    assert_eq!(body["expiresIn"], 900);
+    let (access2, refresh2) = pair(&response);
+    assert_eq!(sid(&access2), sid(&access1), "same session");
+    assert_eq!(claims_of(&access2)["gen"], 2);
+    assert_eq!(claims_of(&refresh2)["gen"], 2);
+
+    assert_eq!(app.validate(&access2).await.status(), 200);
+    assert_error(&app.validate(&access1).await, 401, "invalid_token");
+    assert_eq!(
+        app.store
+            .get_session(&sid(&access1))
+            .await
+            .unwrap()
+            .unwrap()
+            .generation,
+        2
+    );
+}
+
+#[tokio::test]
+async fn refresh_token_sources_kotlin_header_and_go_body() {
+    let app = TestApp::new().await;
+    let (access, refresh) = logged_in(&app).await;
+    // Kotlin design: Authorization (access) + Refresh-Token (refresh).
+    let response = refresh_fn::handle(
+        event(
+            "POST",
+            "/api/auth/refresh",
+            &[
+                ("authorization", &format!("Bearer {access}")),
+                ("refresh-token", &format!("Bearer {refresh}")),
+            ],
+            None,
+        ),
+        &app.service,
+    )
+    .await;
+    let (_, refresh) = pair(&response);
+    // Go design: JSON body, either spelling.
+    let response = refresh_fn::handle(
+        post("/api/auth/refresh", &json!({"refreshToken": refresh})),
+        &app.service,
+    )
+    .await;
+    let (_, refresh) = pair(&response);
+    let response = refresh_fn::handle(
+        post("/api/auth/refresh", &json!({"refresh_token": refresh})),
+        &app.service,
+    )
+    .await;
+    let (_, refresh) = pair(&response);
+    assert_eq!(claims_of(&refresh)["gen"], 4);
+
+    // Nothing usable sent.
+    for (headers, body, status, code) in [
+        (vec![], None, 401, "missing_token"),
+        (vec![], Some("{}"), 401, "missing_token"),
+        (vec![], Some("{"), 400, "invalid_json"),
+        (
+            vec![],
+            Some(r#"{"refreshToken": 5}"#),
+            400,
+            "invalid_request",
+        ),
+        (
+            vec![("refresh-token", "Basic abc")],
+            None,
+            401,
+            "invalid_token",
+        ),
+    ] {
+        let response = refresh_fn::handle(
+            event("POST", "/api/auth/refresh", &headers, body),
+            &app.service,
+        )
+        .await;
+        assert_error(&response, status, code);
+    }
+}
+
+#[tokio::test]
+async fn access_token_is_never_a_refresh_token() {
+    let app = TestApp::new().await;
+    let (access, refresh) = logged_in(&app).await;
+    assert_error(&app.refresh(&access).await, 401, "invalid_token");
+    assert_error(&app.validate(&refresh).await, 401, "invalid_token");
+    // And neither attempt disturbed the session.
+    assert_eq!(app.validate(&access).await.status(), 200);
+    pair(&app.refresh(&refresh).await);
+}
+
+#[tokio::test]
+async fn concurrent_refreshes_with_one_token_advance_exactly_one_generation() {
+    let app = TestApp::new().await;
+    let (access, refresh) = logged_in(&app).await;
+    let mut handles = Vec::new();
+    for _ in 0..16 {
+        let service = app.service.clone();
+        let refresh = refresh.clone();
+        handles.push(tokio::spawn(async move {
+            refresh_fn::handle(
+                event(
+                    "POST",
+                    "/api/auth/refresh",
+                    &[("refresh-token", &format!("Bearer {refresh}"))],
+                    None,
+                ),
+                &service,
+            )
+            .await
+        }));
+    }
+    let mut pairs = Vec::new();
+    for h in handles {
+        pairs.push(pair(&h.await.unwrap()));
+    }
+    let session = app.store.get_session(&sid(&access)).await.unwrap().unwrap();
+    assert_eq!(session.generation, 2, "one rotation, however many raced");
+    for (access, refresh) in &pairs {
+        assert_eq!(claims_of(access)["gen"], 2);
+        assert_eq!(claims_of(refresh)["gen"], 2);
+        assert_eq!(app.validate(access).await.status(), 200);
+    }
+    // Any one of the returned refresh tokens carries the session on.
+    let (access3, _) = pair(&app.refresh(&pairs[7].1).await);
+    assert_eq!(claims_of(&access3)["gen"], 3);
+}
+
+#[tokio::test]
+async fn previous_refresh_token_within_grace_gets_current_tokens_without_rotating() {
+    let app = TestApp::new().await;
+    let (_, refresh1) = logged_in(&app).await;
+    let (access2, _) = pair(&app.refresh(&refresh1).await);
+    // Another tab still holds refresh1.
+    let (access_again, refresh_again) = pair(&app.refresh(&refresh1).await);
+    assert_eq!(claims_of(&access_again)["gen"], 2);
+    assert_eq!(
+        app.store
+            .get_session(&sid(&access2))
+            .await
+            .unwrap()
+            .unwrap()
+            .generation,
+        2
+    );
+    assert_eq!(app.validate(&access2).await.status(), 200);
+    assert_eq!(app.validate(&access_again).await.status(), 200);
+    pair(&app.refresh(&refresh_again).await);
+}
+
+/// Moves the session's last rotation `ms` into the past.
+async fn age_rotation(app: &TestApp, sid: &str, ms: u64) {
+    let session = app.store.get_session(sid).await.unwrap().unwrap();
+    app.store
+        .client()
+        .update_item()
+        .table_name(app.store.table())
+        .key("pk", AttributeValue::S(format!("SESSION#{sid}")))
+        .update_expression("SET rotated_at_ms = :t")
+        .expression_attribute_values(
+            ":t",
+            AttributeValue::N((session.rotated_at_ms - ms).to_string()),
+        )
+        .send()
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
+async fn reuse_after_grace_revokes_the_whole_session_but_not_others() {
+    let app = TestApp::new().await;
+    let (_, refresh1) = logged_in(&app).await;
+    let (other_access, other_refresh) = app.login("alice").await;
+    let (access2, refresh2) = pair(&app.refresh(&refresh1).await);
+    age_rotation(&app, &sid(&access2), 11_000).await;
+
+    // The thief (or the owner) replays refresh1 after the grace: revoked.
+    assert_error(&app.refresh(&refresh1).await, 401, "invalid_token");
+    assert!(app
+        .store
+        .get_session(&sid(&access2))
+        .await
+        .unwrap()
+        .is_none());
+    assert_error(&app.validate(&access2).await, 401, "invalid_token");
+    assert_error(&app.refresh(&refresh2).await, 401, "invalid_token");
+
+    // The user's other device is untouched.
+    assert_eq!(app.validate(&other_access).await.status(), 200);
+    pair(&app.refresh(&other_refresh).await);
+}
+
+#[tokio::test]
+async fn older_generation_replay_revokes_even_within_grace() {
+    let app = TestApp::new().await;
+    let (_, refresh1) = logged_in(&app).await;
+    let (_, refresh2) = pair(&app.refresh(&refresh1).await);
+    let (access3, refresh3) = pair(&app.refresh(&refresh2).await);
+    assert_error(&app.refresh(&refresh1).await, 401, "invalid_token");
+    assert_error(&app.validate(&access3).await, 401, "invalid_token");
+    assert_error(&app.refresh(&refresh3).await, 401, "invalid_token");
+}
+
+#[tokio::test]
+async fn strict_mode_revokes_on_any_reuse() {
+    let app = TestApp::with_env(&[("REFRESH_REUSE_GRACE_SECS", "0")]).await;
+    let (_, refresh1) = logged_in(&app).await;
+    let (access2, _) = pair(&app.refresh(&refresh1).await);
+    assert_error(&app.refresh(&refresh1).await, 401, "invalid_token");
+    assert_error(&app.validate(&access2).await, 401, "invalid_token");
+}
+
+#[tokio::test]
+async fn refresh_after_logout_all_is_rejected() {
+    let app = TestApp::new().await;
+    let (access, refresh) = logged_in(&app).await;
+    assert_eq!(
+        app.logout("/api/auth/logout-all", &access).await.status(),
+        200
+    );
+    assert_error(&app.refresh(&refresh).await, 401, "invalid_token");
+}

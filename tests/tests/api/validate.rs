@@ -1,0 +1,127 @@
+use aws_sdk_dynamodb::types::AttributeValue;
+use integration_tests::*;
+use serde_json::json;
+
+#[tokio::test]
+async fn validate_returns_seq_id_name_in_one_round_trip() {
+    let app = TestApp::new().await;
+    let registered = app.register("alice").await;
+    let (access, _) = app.login("alice").await;
+    app.calls.take();
+    let response = app.validate(&access).await;
+    assert_eq!(
+        app.calls.take(),
+        ["BatchGetItem"],
+        "one DynamoDB round trip"
+    );
+    assert_eq!(response.status(), 200);
+    assert_eq!(response.headers()["cache-control"], "no-store");
+    assert_eq!(
+        body_json(&response),
+        json!({"seq": registered["seq"], "id": "alice", "name": "alice name"})
+    );
+}
+
+#[tokio::test]
+async fn missing_or_non_bearer_authorization() {
+    let app = TestApp::new().await;
+    let response =
+        validate_fn::handle(event("GET", "/api/auth/validate", &[], None), &app.service).await;
+    assert_error(&response, 401, "missing_token");
+    let challenge = response.headers()["www-authenticate"].to_str().unwrap();
+    assert!(challenge.starts_with("Bearer") && !challenge.contains("error="));
+
+    for value in ["Basic YWxpY2U6cHc=", "Bearer", "Bearer    "] {
+        let response = validate_fn::handle(
+            event(
+                "GET",
+                "/api/auth/validate",
+                &[("authorization", value)],
+                None,
+            ),
+            &app.service,
+        )
+        .await;
+        assert_error(&response, 401, "invalid_token");
+    }
+}
+
+/// DynamoDB deletes expired items lazily: an item past `expires_at` that is
+/// still in the table must not authenticate anything.
+#[tokio::test]
+async fn expired_session_item_still_present_is_rejected() {
+    let app = TestApp::new().await;
+    app.register("alice").await;
+    let (access, refresh) = app.login("alice").await;
+    let sid = claims_of(&access)["sid"].as_str().unwrap().to_string();
+    let past = (tokengate::token::now_secs() - 5).to_string();
+    app.store
+        .client()
+        .update_item()
+        .table_name(app.store.table())
+        .key("pk", AttributeValue::S(format!("SESSION#{sid}")))
+        .update_expression("SET expires_at = :past")
+        .expression_attribute_values(":past", AttributeValue::N(past))
+        .send()
+        .await
+        .unwrap();
+    // Read at once: the item is certainly still there.
+    assert!(app.store.get_session(&sid).await.unwrap().is_some());
+    assert_error(&app.validate(&access).await, 401, "invalid_token");
+    assert_error(&app.refresh(&refresh).await, 401, "invalid_token");
+    assert_error(
+        &app.logout("/api/auth/logout", &access).await,
+        401,
+        "invalid_token",
+    );
+}
+
+#[tokio::test]
+async fn deleted_user_invalidates_tokens() {
+    let app = TestApp::new().await;
+    app.register("alice").await;
+    let (access, _) = app.login("alice").await;
+    app.store
+        .client()
+        .delete_item()
+        .table_name(app.store.table())
+        .key("pk", AttributeValue::S("USER#alice".into()))
+        .send()
+        .await
+        .unwrap();
+    assert_error(&app.validate(&access).await, 401, "invalid_token");
+}
+
+#[tokio::test]
+async fn rest_api_v1_event_with_capitalised_header() {
+    let app = TestApp::new().await;
+    app.register("alice").await;
+    let (access, _) = app.login("alice").await;
+    let event = json!({
+        "resource": "/api/auth/validate",
+        "path": "/api/auth/validate",
+        "httpMethod": "GET",
+        "headers": {"Authorization": format!("Bearer {access}"), "Host": "example.com"},
+        "multiValueHeaders": {"Authorization": [format!("Bearer {access}")], "Host": ["example.com"]},
+        "queryStringParameters": null,
+        "multiValueQueryStringParameters": null,
+        "pathParameters": null,
+        "stageVariables": null,
+        "requestContext": {
+            "accountId": "123456789012",
+            "resourceId": "abc123",
+            "stage": "prod",
+            "requestId": "c6af9ac6-7b61-11e6-9a41-93e8deadbeef",
+            "identity": {"sourceIp": "198.51.100.1", "userAgent": "curl/8"},
+            "resourcePath": "/api/auth/validate",
+            "httpMethod": "GET",
+            "apiId": "1234567890",
+            "path": "/prod/api/auth/validate"
+        },
+        "body": null,
+        "isBase64Encoded": false
+    });
+    let response = validate_fn::handle(to_request(&event), &app.service).await;
+    assert_eq!(response.status(), 200, "{}", body_text(&response));
+    assert_eq!(body_json(&response)["id"], "alice");
+}
