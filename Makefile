@@ -1,5 +1,5 @@
 # tokengate: the commands a newcomer needs.
-.PHONY: test deps fmt clippy
+.PHONY: test dev deps fmt clippy
 
 ## Run every check CI runs: fmt, clippy, unit and integration tests on DynamoDB Local.
 test:
@@ -14,3 +14,7 @@ fmt:
 
 clippy:
 	cargo clippy --workspace --all-targets -- -D warnings
+
+## Run the whole API on http://127.0.0.1:3000 with DynamoDB Local (started and stopped for you).
+dev:
+	scripts/dev.sh

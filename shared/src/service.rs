@@ -151,7 +151,7 @@ impl AuthService {
     /// Reads the config and builds the client: what a Lambda does at cold start.
     pub async fn from_env() -> Result<Self, crate::config::ConfigError> {
         let config = Config::from_env()?;
-        let client = crate::store::client_from_env(&config).await;
+        let client = crate::store::dynamodb_client(config.dynamodb_endpoint.as_deref()).await;
         Ok(Self::new(config, client))
     }
 

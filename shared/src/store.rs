@@ -25,8 +25,6 @@ use aws_sdk_dynamodb::types::{
 };
 use aws_sdk_dynamodb::Client;
 
-use crate::config::Config;
-
 pub const PK: &str = "pk";
 pub const TTL_ATTRIBUTE: &str = "expires_at";
 pub const USER_INDEX: &str = "by_user";
@@ -208,15 +206,29 @@ impl SessionRecord {
     }
 }
 
-/// Builds the DynamoDB client from the standard AWS environment, honouring
-/// `DYNAMODB_ENDPOINT` (DynamoDB Local). Called once, at cold start.
-pub async fn client_from_env(config: &Config) -> Client {
+/// Builds a DynamoDB client from the standard AWS environment, with an
+/// optional endpoint override (DynamoDB Local). Called once, at cold start.
+pub async fn dynamodb_client(endpoint: Option<&str>) -> Client {
     let sdk_config = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
     let mut builder = aws_sdk_dynamodb::config::Builder::from(&sdk_config);
-    if let Some(endpoint) = &config.dynamodb_endpoint {
+    if let Some(endpoint) = endpoint {
         builder = builder.endpoint_url(endpoint);
     }
     Client::from_conf(builder.build())
+}
+
+/// Whether `table` exists (local set-up; on AWS the template owns tables).
+pub async fn table_exists(client: &Client, table: &str) -> Result<bool, StoreError> {
+    match client.describe_table().table_name(table).send().await {
+        Ok(_) => Ok(true),
+        Err(e)
+            if e.as_service_error()
+                .is_some_and(|e| e.is_resource_not_found_exception()) =>
+        {
+            Ok(false)
+        }
+        Err(e) => Err(e.into()),
+    }
 }
 
 /// Which transaction item failed its condition, per DynamoDB's cancellation
@@ -348,6 +360,14 @@ impl Store {
             .send()
             .await?;
         Ok(())
+    }
+
+    /// Creates the table unless it exists already.
+    pub async fn ensure_table(&self) -> Result<(), StoreError> {
+        if table_exists(&self.client, &self.table).await? {
+            return Ok(());
+        }
+        self.create_table().await
     }
 
     /// Hands out the next user `seq` (an atomic counter: unique, increasing).

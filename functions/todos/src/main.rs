@@ -1,0 +1,13 @@
+use lambda_http::{run, service_fn, Error, Request};
+use todos_fn::Todos;
+
+#[tokio::main]
+async fn main() -> Result<(), Error> {
+    lambda_http::tracing::init_default_subscriber();
+    let todos = Todos::from_env().await?;
+    run(service_fn(|request: Request| {
+        let todos = &todos;
+        async move { Ok::<_, Error>(todos_fn::handle(request, todos).await) }
+    }))
+    .await
+}

@@ -1,0 +1,362 @@
+//! The real local server binary over real HTTP, on DynamoDB Local.
+
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use http_body_util::{BodyExt, Full};
+use hyper::body::Bytes;
+use hyper_util::client::legacy::Client;
+use hyper_util::rt::TokioExecutor;
+use integration_tests::{endpoint, free_port, wait_for_port, TEST_SECRET};
+use serde_json::{json, Value};
+
+/// Kills the process when the test ends, pass or fail.
+struct Running(Child);
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn start_server() -> (Running, String) {
+    let port = free_port();
+    let suffix = uuid::Uuid::new_v4().simple().to_string();
+    let child = Command::new(env!("CARGO_BIN_EXE_tokengate-local"))
+        .env("PORT", port.to_string())
+        .env("TABLE_NAME", format!("e2e-{suffix}"))
+        .env("TODOS_TABLE_NAME", format!("e2e-todos-{suffix}"))
+        .env("JWT_SECRET", TEST_SECRET)
+        .env("DYNAMODB_ENDPOINT", endpoint())
+        .env("AWS_ACCESS_KEY_ID", "local")
+        .env("AWS_SECRET_ACCESS_KEY", "local")
+        .env("AWS_REGION", "us-east-1")
+        .stdout(Stdio::null())
+        .spawn()
+        .expect("start tokengate-local");
+    let running = Running(child);
+    assert!(
+        wait_for_port(port, Duration::from_secs(30)),
+        "server did not listen"
+    );
+    (running, format!("http://127.0.0.1:{port}"))
+}
+
+struct Http {
+    base: String,
+    client: Client<hyper_util::client::legacy::connect::HttpConnector, Full<Bytes>>,
+}
+
+impl Http {
+    fn new(base: String) -> Self {
+        Http {
+            base,
+            client: Client::builder(TokioExecutor::new()).build_http(),
+        }
+    }
+
+    async fn call(
+        &self,
+        method: &str,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: Option<Value>,
+    ) -> (u16, Value) {
+        let mut request = hyper::Request::builder()
+            .method(method)
+            .uri(format!("{}{path}", self.base));
+        for (k, v) in headers {
+            request = request.header(*k, *v);
+        }
+        let body = match body {
+            Some(b) => {
+                request = request.header("content-type", "application/json");
+                Full::new(Bytes::from(b.to_string()))
+            }
+            None => Full::new(Bytes::new()),
+        };
+        let response = self
+            .client
+            .request(request.body(body).unwrap())
+            .await
+            .expect("HTTP response");
+        let status = response.status().as_u16();
+        let bytes = response.into_body().collect().await.unwrap().to_bytes();
+        (
+            status,
+            serde_json::from_slice(&bytes).unwrap_or(Value::Null),
+        )
+    }
+}
+
+fn bearer(token: &Value) -> String {
+    format!("Bearer {}", token.as_str().unwrap())
+}
+
+#[tokio::test]
+async fn full_flow_over_http() {
+    let (_server, base) = start_server();
+    let http = Http::new(base);
+    let password = "correct horse battery";
+
+    let (status, user) = http
+        .call(
+            "POST",
+            "/api/auth/register",
+            &[],
+            Some(json!({"id": "alice", "password": password, "name": "Alice"})),
+        )
+        .await;
+    assert_eq!(status, 201, "{user}");
+
+    let (status, tokens) = http
+        .call(
+            "POST",
+            "/api/auth/login",
+            &[],
+            Some(json!({"id": "alice", "password": password})),
+        )
+        .await;
+    assert_eq!(status, 200, "{tokens}");
+    let access = bearer(&tokens["accessToken"]);
+
+    let (status, me) = http
+        .call(
+            "GET",
+            "/api/auth/validate",
+            &[("authorization", &access)],
+            None,
+        )
+        .await;
+    assert_eq!(
+        (status, &me),
+        (
+            200,
+            &json!({"seq": user["seq"], "id": "alice", "name": "Alice"})
+        )
+    );
+
+    let (status, todo) = http
+        .call(
+            "POST",
+            "/api/todos",
+            &[("authorization", &access)],
+            Some(json!({"title": "buy milk"})),
+        )
+        .await;
+    assert_eq!(status, 201, "{todo}");
+    assert_eq!(todo["userId"], "alice");
+    assert_eq!(todo["title"], "buy milk");
+
+    // Another user sees only their own todos.
+    http.call(
+        "POST",
+        "/api/auth/register",
+        &[],
+        Some(json!({"id": "bob", "password": password, "name": "Bob"})),
+    )
+    .await;
+    let (_, bob) = http
+        .call(
+            "POST",
+            "/api/auth/login",
+            &[],
+            Some(json!({"id": "bob", "password": password})),
+        )
+        .await;
+    let (status, bobs) = http
+        .call(
+            "GET",
+            "/api/todos",
+            &[("authorization", &bearer(&bob["accessToken"]))],
+            None,
+        )
+        .await;
+    assert_eq!((status, bobs), (200, json!({"todos": []})));
+    let (_, mine) = http
+        .call("GET", "/api/todos", &[("authorization", &access)], None)
+        .await;
+    assert_eq!(mine["todos"], json!([todo]));
+
+    // Refresh (Kotlin-style headers): new pair, the old access token stops.
+    let (status, rotated) = http
+        .call(
+            "POST",
+            "/api/auth/refresh",
+            &[
+                ("authorization", &access),
+                ("refresh-token", &bearer(&tokens["refreshToken"])),
+            ],
+            None,
+        )
+        .await;
+    assert_eq!(status, 200, "{rotated}");
+    let new_access = bearer(&rotated["accessToken"]);
+    let (status, _) = http
+        .call(
+            "GET",
+            "/api/auth/validate",
+            &[("authorization", &access)],
+            None,
+        )
+        .await;
+    assert_eq!(status, 401);
+    let (status, _) = http
+        .call("GET", "/api/todos", &[("authorization", &access)], None)
+        .await;
+    assert_eq!(status, 403, "the authorizer refuses the rotated-out token");
+
+    // Logout: everything of this session is refused, by the API and the authorizer.
+    let (status, _) = http
+        .call(
+            "POST",
+            "/api/auth/logout",
+            &[("authorization", &new_access)],
+            None,
+        )
+        .await;
+    assert_eq!(status, 200);
+    let (status, body) = http
+        .call(
+            "GET",
+            "/api/auth/validate",
+            &[("authorization", &new_access)],
+            None,
+        )
+        .await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (401, Some("invalid_token"))
+    );
+    let (status, _) = http
+        .call("GET", "/api/todos", &[("authorization", &new_access)], None)
+        .await;
+    assert_eq!(status, 403);
+    let (status, _) = http
+        .call(
+            "POST",
+            "/api/auth/refresh",
+            &[],
+            Some(json!({"refreshToken": rotated["refreshToken"]})),
+        )
+        .await;
+    assert_eq!(status, 401);
+
+    // Bob's session was never touched.
+    let (status, _) = http
+        .call(
+            "GET",
+            "/api/todos",
+            &[("authorization", &bearer(&bob["accessToken"]))],
+            None,
+        )
+        .await;
+    assert_eq!(status, 200);
+}
+
+#[tokio::test]
+async fn gateway_errors_are_json() {
+    let (_server, base) = start_server();
+    let http = Http::new(base);
+    let (status, body) = http.call("GET", "/api/nothing-here", &[], None).await;
+    assert_eq!((status, body["error"].as_str()), (404, Some("not_found")));
+    let (status, body) = http.call("DELETE", "/api/auth/login", &[], None).await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (405, Some("method_not_allowed"))
+    );
+    let (status, body) = http.call("GET", "/api/todos", &[], None).await;
+    assert_eq!(
+        (status, body["message"].as_str()),
+        (401, Some("Unauthorized"))
+    );
+    let (status, body) = http
+        .call(
+            "POST",
+            "/api/todos",
+            &[("authorization", "Bearer nonsense")],
+            Some(json!({"title": "x"})),
+        )
+        .await;
+    assert_eq!((status, body["message"].as_str()), (403, Some("Forbidden")));
+    let (status, body) = http
+        .call("POST", "/api/auth/login", &[], Some(json!({"id": "x"})))
+        .await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (400, Some("invalid_request"))
+    );
+}
+
+/// Process ids whose command line contains `needle`.
+fn processes_matching(needle: &str) -> Vec<u32> {
+    let mut found = Vec::new();
+    for entry in std::fs::read_dir("/proc").unwrap().flatten() {
+        let Ok(pid) = entry.file_name().to_string_lossy().parse::<u32>() else {
+            continue;
+        };
+        if let Ok(cmdline) = std::fs::read(entry.path().join("cmdline")) {
+            let cmdline = String::from_utf8_lossy(&cmdline).replace('\0', " ");
+            if cmdline.contains(needle) {
+                found.push(pid);
+            }
+        }
+    }
+    found
+}
+
+#[tokio::test]
+async fn sigterm_to_make_dev_leaves_no_dynamodb_local_behind() {
+    let port = free_port();
+    let ddb_port = free_port();
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/../scripts/dev.sh");
+    let child = Command::new("bash")
+        .arg(script)
+        .env_remove("DYNAMODB_ENDPOINT")
+        .env("PORT", port.to_string())
+        .env("DDB_PORT", ddb_port.to_string())
+        .env("TOKENGATE_LOCAL_BIN", env!("CARGO_BIN_EXE_tokengate-local"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start scripts/dev.sh");
+    let mut dev = Running(child);
+    assert!(
+        wait_for_port(port, Duration::from_secs(90)),
+        "make dev did not serve"
+    );
+    let needle = format!("-port {ddb_port} ");
+    assert_eq!(
+        processes_matching(&needle).len(),
+        1,
+        "DynamoDB Local runs while serving"
+    );
+
+    let status = Command::new("kill")
+        .arg("-TERM")
+        .arg(dev.0.id().to_string())
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let exit = dev.0.wait().unwrap();
+    assert!(
+        exit.success(),
+        "make dev exits cleanly on SIGTERM: {exit:?}"
+    );
+    // Give the kernel a moment to reap.
+    for _ in 0..50 {
+        if processes_matching(&needle).is_empty() {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert!(
+        processes_matching(&needle).is_empty(),
+        "DynamoDB Local left running"
+    );
+    assert!(
+        std::net::TcpStream::connect(("127.0.0.1", port)).is_err(),
+        "server left running"
+    );
+}
