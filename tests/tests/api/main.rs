@@ -2,6 +2,7 @@
 //! One test binary (modules below) so the suite links once.
 
 mod authorizer;
+mod events;
 mod login;
 mod logout;
 mod refresh;
