@@ -1,7 +1,7 @@
 # tokengate: the commands a newcomer needs.
-.PHONY: test dev deps fmt clippy package
+.PHONY: test dev deps fmt clippy package lint-template sam-build
 
-## Run every check CI runs: fmt, clippy, unit and integration tests on DynamoDB Local.
+## fmt, clippy, template lint (cfn-lint, sam validate), unit and integration tests on DynamoDB Local.
 test:
 	scripts/test.sh
 
@@ -22,3 +22,11 @@ dev:
 ## Build one arm64 Lambda zip per function into target/lambda/<name>/bootstrap.zip.
 package:
 	scripts/package.sh
+
+## cfn-lint and `sam validate --lint` on template.yaml (offline; part of `make test`).
+lint-template:
+	scripts/lint-template.sh
+
+## `sam build` into target/sam-build (reuses `make package`'s compiled artefacts).
+sam-build:
+	scripts/sam-build.sh

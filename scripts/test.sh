@@ -22,5 +22,6 @@ fi
 export AWS_ACCESS_KEY_ID=local AWS_SECRET_ACCESS_KEY=local AWS_REGION=us-east-1
 
 cargo fmt --all -- --check
+scripts/lint-template.sh
 cargo clippy --workspace --all-targets --locked -- -D warnings
 cargo test --workspace --locked

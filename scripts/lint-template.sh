@@ -1,0 +1,8 @@
+#!/usr/bin/env bash
+# Lint template.yaml the way AWS would read it: cfn-lint, then SAM's own
+# validation (offline: needs a region, no credentials).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+. scripts/tools.sh
+cfn-lint template.yaml
+sam validate --lint --template-file template.yaml
