@@ -18,7 +18,7 @@ use serde_json::{json, Map, Value};
 use tokengate::http::{error_response, json_response};
 use tokengate::{AuthError, AuthService};
 
-use routes::{Function, Match};
+use routes::{Function, Match, PathParams};
 
 /// API Gateway HTTP APIs accept request bodies up to 10 MB.
 pub const MAX_GATEWAY_BODY_BYTES: usize = 10 * 1024 * 1024;
@@ -59,13 +59,13 @@ impl Gateway {
     }
 
     async fn dispatch(&self, request: IncomingRequest) -> http::Response<String> {
-        let route = match routes::find(request.method.as_str(), &request.path) {
-            Match::Found(route) => route,
+        let (route, params) = match routes::find(request.method.as_str(), &request.path) {
+            Match::Found(route, params) => (route, params),
             Match::WrongMethod => return error_response(&AuthError::MethodNotAllowed),
             Match::NotFound => return error_response(&AuthError::NotFound),
         };
         let route_key = format!("{} {}", route.method, route.path);
-        let mut event = http_event(&request, &route_key);
+        let mut event = http_event(&request, &route_key, &params);
 
         if route.protected {
             // API Gateway answers 401 itself when the identity source
@@ -91,6 +91,8 @@ impl Gateway {
             Function::Validate => validate_fn::handle(lambda_request, &self.auth).await,
             Function::Refresh => refresh_fn::handle(lambda_request, &self.auth).await,
             Function::Logout => logout_fn::handle(lambda_request, &self.auth).await,
+            Function::Sessions => sessions_fn::handle(lambda_request, &self.auth).await,
+            Function::Password => password_fn::handle(lambda_request, &self.auth).await,
             Function::Todos => todos_fn::handle(lambda_request, &self.todos).await,
         };
         response.map(|body| match body {
@@ -155,7 +157,7 @@ fn uuid_like(now: u64) -> String {
 }
 
 /// The payload 2.0 event API Gateway sends to an integration.
-pub fn http_event(request: &IncomingRequest, route_key: &str) -> Value {
+pub fn http_event(request: &IncomingRequest, route_key: &str, params: &PathParams) -> Value {
     let (body, is_base64) = match std::str::from_utf8(&request.body) {
         _ if request.body.is_empty() => (Value::Null, false),
         Ok(text) => (Value::String(text.to_string()), false),
@@ -171,6 +173,7 @@ pub fn http_event(request: &IncomingRequest, route_key: &str) -> Value {
         "rawQueryString": request.query.clone().unwrap_or_default(),
         "headers": headers_json(&request.headers),
         "requestContext": request_context(request, route_key),
+        "pathParameters": params.iter().map(|(k, v)| (k.to_string(), json!(v))).collect::<Map<_, _>>(),
         "body": body,
         "isBase64Encoded": is_base64
     })

@@ -8,6 +8,8 @@ pub enum Function {
     Validate,
     Refresh,
     Logout,
+    Sessions,
+    Password,
     Todos,
 }
 
@@ -20,6 +22,8 @@ impl Function {
             Function::Validate => "validate",
             Function::Refresh => "refresh",
             Function::Logout => "logout",
+            Function::Sessions => "sessions",
+            Function::Password => "password",
             Function::Todos => "todos",
         }
     }
@@ -57,16 +61,44 @@ pub const ROUTES: &[Route] = &[
     route("POST", "/api/auth/refresh", Function::Refresh, false),
     route("POST", "/api/auth/logout", Function::Logout, false),
     route("POST", "/api/auth/logout-all", Function::Logout, false),
+    route("GET", "/api/auth/sessions", Function::Sessions, false),
+    route(
+        "DELETE",
+        "/api/auth/sessions/{sessionId}",
+        Function::Sessions,
+        false,
+    ),
+    route("POST", "/api/auth/password", Function::Password, false),
     route("GET", "/api/todos", Function::Todos, true),
     route("POST", "/api/todos", Function::Todos, true),
 ];
 
+/// Path parameters of a matched route, by name (`{sessionId}`).
+pub type PathParams = Vec<(&'static str, String)>;
+
 #[derive(Debug, PartialEq, Eq)]
 pub enum Match {
-    Found(Route),
+    Found(Route, PathParams),
     /// The path exists, with other methods.
     WrongMethod,
     NotFound,
+}
+
+/// Matches `path` against a route path whose `{name}` segments match any
+/// one non-empty segment, as API Gateway's path variables do.
+fn match_path(pattern: &'static str, path: &str) -> Option<PathParams> {
+    let mut params = Vec::new();
+    let mut segments = path.split('/');
+    for expected in pattern.split('/') {
+        let segment = segments.next()?;
+        match expected.strip_prefix('{').and_then(|p| p.strip_suffix('}')) {
+            Some(name) if !segment.is_empty() => params.push((name, segment.to_string())),
+            Some(_) => return None,
+            None if expected == segment => {}
+            None => return None,
+        }
+    }
+    segments.next().is_none().then_some(params)
 }
 
 pub fn find(method: &str, path: &str) -> Match {
@@ -76,9 +108,9 @@ pub fn find(method: &str, path: &str) -> Match {
     };
     let mut path_known = false;
     for route in ROUTES {
-        if route.path == path {
+        if let Some(params) = match_path(route.path, path) {
             if route.method == method {
-                return Match::Found(*route);
+                return Match::Found(*route, params);
             }
             path_known = true;
         }
@@ -105,11 +137,26 @@ mod tests {
     #[test]
     fn matching() {
         assert!(
-            matches!(find("POST", "/api/auth/login"), Match::Found(r) if r.function == Function::Login)
+            matches!(find("POST", "/api/auth/login"), Match::Found(r, _) if r.function == Function::Login)
         );
-        assert!(matches!(find("POST", "/api/auth/login/"), Match::Found(_)));
+        assert!(matches!(find("POST", "/api/auth/login/"), Match::Found(..)));
         assert_eq!(find("GET", "/api/auth/login"), Match::WrongMethod);
         assert_eq!(find("GET", "/api/nothing"), Match::NotFound);
-        assert!(matches!(find("GET", "/api/todos"), Match::Found(r) if r.protected));
+        assert!(matches!(find("GET", "/api/todos"), Match::Found(r, _) if r.protected));
+    }
+
+    #[test]
+    fn path_parameters() {
+        match find("DELETE", "/api/auth/sessions/abc-123") {
+            Match::Found(route, params) => {
+                assert_eq!(route.function, Function::Sessions);
+                assert_eq!(params, vec![("sessionId", "abc-123".to_string())]);
+            }
+            other => panic!("{other:?}"),
+        }
+        assert!(matches!(find("GET", "/api/auth/sessions"), Match::Found(_, p) if p.is_empty()));
+        assert_eq!(find("GET", "/api/auth/sessions/abc"), Match::WrongMethod);
+        assert_eq!(find("DELETE", "/api/auth/sessions/a/b"), Match::NotFound);
+        assert_eq!(find("DELETE", "/api/auth/sessions//x"), Match::NotFound);
     }
 }

@@ -253,6 +253,75 @@ async fn full_flow_over_http() {
         )
         .await;
     assert_eq!(status, 200);
+
+    // Bob's sessions: list them, revoke a lost phone through the path route.
+    let (_, phone) = http
+        .call(
+            "POST",
+            "/api/auth/login",
+            &[("user-agent", "bobs-phone")],
+            Some(json!({"id": "bob", "password": password})),
+        )
+        .await;
+    let bob_access = bearer(&bob["accessToken"]);
+    let (status, listed) = http
+        .call(
+            "GET",
+            "/api/auth/sessions",
+            &[("authorization", &bob_access)],
+            None,
+        )
+        .await;
+    assert_eq!(status, 200, "{listed}");
+    let sessions = listed["sessions"].as_array().unwrap();
+    assert_eq!(sessions.len(), 2, "{listed}");
+    let phone_session = sessions
+        .iter()
+        .find(|s| s["userAgent"] == "bobs-phone")
+        .expect("the phone's session");
+    assert_eq!(phone_session["current"], false);
+    assert_eq!(phone_session["sourceIp"], "127.0.0.1");
+    let path = format!(
+        "/api/auth/sessions/{}",
+        phone_session["sessionId"].as_str().unwrap()
+    );
+    let (status, _) = http
+        .call("DELETE", &path, &[("authorization", &bob_access)], None)
+        .await;
+    assert_eq!(status, 204);
+    let (status, _) = http
+        .call(
+            "GET",
+            "/api/auth/validate",
+            &[("authorization", &bearer(&phone["accessToken"]))],
+            None,
+        )
+        .await;
+    assert_eq!(status, 401);
+
+    // Password change: a fresh pair for this device, the old access token stops.
+    let (status, changed) = http
+        .call(
+            "POST",
+            "/api/auth/password",
+            &[("authorization", &bob_access)],
+            Some(json!({"currentPassword": password, "newPassword": "a new passphrase"})),
+        )
+        .await;
+    assert_eq!(status, 200, "{changed}");
+    let (status, _) = http
+        .call("GET", "/api/todos", &[("authorization", &bob_access)], None)
+        .await;
+    assert_eq!(status, 403);
+    let (status, _) = http
+        .call(
+            "GET",
+            "/api/todos",
+            &[("authorization", &bearer(&changed["accessToken"]))],
+            None,
+        )
+        .await;
+    assert_eq!(status, 200);
 }
 
 #[tokio::test]
@@ -261,11 +330,22 @@ async fn gateway_errors_are_json() {
     let http = Http::new(base);
     let (status, body) = http.call("GET", "/api/nothing-here", &[], None).await;
     assert_eq!((status, body["error"].as_str()), (404, Some("not_found")));
-    let (status, body) = http.call("DELETE", "/api/auth/login", &[], None).await;
-    assert_eq!(
-        (status, body["error"].as_str()),
-        (405, Some("method_not_allowed"))
-    );
+    for (method, path) in [
+        ("DELETE", "/api/auth/login"),
+        ("DELETE", "/api/auth/sessions"),
+        ("GET", "/api/auth/sessions/some-id"),
+    ] {
+        let (status, body) = http.call(method, path, &[], None).await;
+        assert_eq!(
+            (status, body["error"].as_str()),
+            (405, Some("method_not_allowed")),
+            "{method} {path}"
+        );
+    }
+    let (status, _) = http
+        .call("DELETE", "/api/auth/sessions/a/b", &[], None)
+        .await;
+    assert_eq!(status, 404);
     let (status, body) = http.call("GET", "/api/todos", &[], None).await;
     assert_eq!(
         (status, body["message"].as_str()),

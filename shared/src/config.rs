@@ -42,6 +42,18 @@ pub struct Config {
     pub refresh_ttl: Duration,
     pub refresh_reuse_grace: Duration,
     pub session_mode: SessionMode,
+    pub login_throttle: LoginThrottle,
+}
+
+/// Failed-login limits: past either one, logins get 429 until the window ends.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LoginThrottle {
+    /// Failures allowed per account id in one window.
+    pub max_failures_per_user: u64,
+    /// Failures allowed per source IP in one window.
+    pub max_failures_per_ip: u64,
+    /// Fixed window length.
+    pub window: Duration,
 }
 
 // Hand-written so the secret can never reach a log line through `{:?}`.
@@ -57,6 +69,7 @@ impl std::fmt::Debug for Config {
             .field("refresh_ttl", &self.refresh_ttl)
             .field("refresh_reuse_grace", &self.refresh_reuse_grace)
             .field("session_mode", &self.session_mode)
+            .field("login_throttle", &self.login_throttle)
             .finish()
     }
 }
@@ -66,6 +79,9 @@ pub const DEFAULT_AUDIENCE: &str = "tokengate-api";
 pub const DEFAULT_ACCESS_TTL_SECS: u64 = 900;
 pub const DEFAULT_REFRESH_TTL_SECS: u64 = 604_800;
 pub const DEFAULT_REFRESH_REUSE_GRACE_SECS: u64 = 10;
+pub const DEFAULT_LOGIN_MAX_FAILURES: u64 = 5;
+pub const DEFAULT_LOGIN_MAX_FAILURES_PER_IP: u64 = 50;
+pub const DEFAULT_LOGIN_FAILURE_WINDOW_SECS: u64 = 900;
 
 impl Config {
     /// Reads the process environment.
@@ -96,6 +112,20 @@ impl Config {
                     },
                 }
             };
+
+        let count = |name: &'static str, default: u64| -> Result<u64, ConfigError> {
+            match get(name) {
+                None => Ok(default),
+                Some(raw) => match raw.trim().parse::<u64>() {
+                    Ok(v) if v >= 1 => Ok(v),
+                    _ => Err(ConfigError::Invalid {
+                        name,
+                        expected: "a whole number, at least 1",
+                        value: raw,
+                    }),
+                },
+            }
+        };
 
         let jwt_secret = required("JWT_SECRET")?.into_bytes();
         if jwt_secret.len() < MIN_SECRET_BYTES {
@@ -136,6 +166,18 @@ impl Config {
                 0,
             )?,
             session_mode,
+            login_throttle: LoginThrottle {
+                max_failures_per_user: count("LOGIN_MAX_FAILURES", DEFAULT_LOGIN_MAX_FAILURES)?,
+                max_failures_per_ip: count(
+                    "LOGIN_MAX_FAILURES_PER_IP",
+                    DEFAULT_LOGIN_MAX_FAILURES_PER_IP,
+                )?,
+                window: seconds(
+                    "LOGIN_FAILURE_WINDOW_SECS",
+                    DEFAULT_LOGIN_FAILURE_WINDOW_SECS,
+                    1,
+                )?,
+            },
         })
     }
 }
@@ -163,6 +205,14 @@ mod tests {
         assert_eq!(c.refresh_reuse_grace, Duration::from_secs(10));
         assert_eq!(c.issuer, "tokengate");
         assert_eq!(c.session_mode, SessionMode::Multi);
+        assert_eq!(
+            c.login_throttle,
+            LoginThrottle {
+                max_failures_per_user: 5,
+                max_failures_per_ip: 50,
+                window: Duration::from_secs(900),
+            }
+        );
         assert!(c.dynamodb_endpoint.is_none());
     }
 
@@ -191,6 +241,9 @@ mod tests {
             ("REFRESH_TOKEN_TTL_SECS", "-1"),
             ("REFRESH_TOKEN_TTL_SECS", "60"),
             ("SESSION_MODE", "both"),
+            ("LOGIN_MAX_FAILURES", "0"),
+            ("LOGIN_MAX_FAILURES_PER_IP", "many"),
+            ("LOGIN_FAILURE_WINDOW_SECS", "0"),
         ] {
             let mut vars = base.to_vec();
             vars.push((k, v));

@@ -24,6 +24,15 @@ pub enum AuthError {
     /// A token was sent but cannot be accepted, whatever the reason.
     #[error("the token is invalid, expired or revoked")]
     InvalidToken,
+    /// Too many failed logins for this account or source: retry later.
+    #[error("too many failed attempts, retry later")]
+    TooManyAttempts { retry_after_secs: u64 },
+    /// A password change whose current password is wrong.
+    #[error("the current password is incorrect")]
+    WrongCurrentPassword,
+    /// Not one of the caller's live sessions (or no such session at all).
+    #[error("no such session")]
+    SessionNotFound,
     #[error("a user with this id already exists")]
     UserExists,
     #[error("no such route")]
@@ -45,8 +54,10 @@ impl AuthError {
             AuthError::InvalidCredentials | AuthError::MissingToken | AuthError::InvalidToken => {
                 StatusCode::UNAUTHORIZED
             }
+            AuthError::TooManyAttempts { .. } => StatusCode::TOO_MANY_REQUESTS,
+            AuthError::WrongCurrentPassword => StatusCode::FORBIDDEN,
             AuthError::UserExists => StatusCode::CONFLICT,
-            AuthError::NotFound => StatusCode::NOT_FOUND,
+            AuthError::NotFound | AuthError::SessionNotFound => StatusCode::NOT_FOUND,
             AuthError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             AuthError::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
             AuthError::Internal => StatusCode::INTERNAL_SERVER_ERROR,
@@ -62,6 +73,9 @@ impl AuthError {
             AuthError::InvalidCredentials => "invalid_credentials",
             AuthError::MissingToken => "missing_token",
             AuthError::InvalidToken => "invalid_token",
+            AuthError::TooManyAttempts { .. } => "too_many_attempts",
+            AuthError::WrongCurrentPassword => "invalid_current_password",
+            AuthError::SessionNotFound => "session_not_found",
             AuthError::UserExists => "user_exists",
             AuthError::NotFound => "not_found",
             AuthError::MethodNotAllowed => "method_not_allowed",

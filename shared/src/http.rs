@@ -110,6 +110,16 @@ pub fn token_response(pair: &TokenPair) -> Response<String> {
     response
 }
 
+/// 204 No Content (still `no-store`: it answers a per-user request).
+pub fn no_content() -> Response<String> {
+    let mut response = Response::new(String::new());
+    *response.status_mut() = StatusCode::NO_CONTENT;
+    response
+        .headers_mut()
+        .insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    response
+}
+
 /// `{"message": ...}` with 200.
 pub fn message_response(message: &str) -> Response<String> {
     json_response(StatusCode::OK, &json!({ "message": message }))
@@ -123,8 +133,14 @@ pub fn error_response(err: &AuthError) -> Response<String> {
     if let Some(challenge) = err.www_authenticate() {
         headers.insert(WWW_AUTHENTICATE, HeaderValue::from_static(challenge));
     }
-    if matches!(err, AuthError::Unavailable) {
-        headers.insert(RETRY_AFTER, HeaderValue::from_static(RETRY_AFTER_SECS));
+    match err {
+        AuthError::Unavailable => {
+            headers.insert(RETRY_AFTER, HeaderValue::from_static(RETRY_AFTER_SECS));
+        }
+        AuthError::TooManyAttempts { retry_after_secs } => {
+            headers.insert(RETRY_AFTER, HeaderValue::from(*retry_after_secs));
+        }
+        _ => {}
     }
     response
 }
@@ -211,5 +227,11 @@ mod tests {
         let r = error_response(&AuthError::Unavailable);
         assert_eq!(r.status(), StatusCode::SERVICE_UNAVAILABLE);
         assert!(r.headers().contains_key(RETRY_AFTER));
+
+        let r = error_response(&AuthError::TooManyAttempts {
+            retry_after_secs: 42,
+        });
+        assert_eq!(r.status(), StatusCode::TOO_MANY_REQUESTS);
+        assert_eq!(r.headers()[RETRY_AFTER], "42");
     }
 }

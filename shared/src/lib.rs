@@ -12,4 +12,6 @@ pub mod token;
 
 pub use config::Config;
 pub use error::AuthError;
-pub use service::{AuthService, ClientInfo, Principal, RegisterInput, TokenPair, UserView};
+pub use service::{
+    AuthService, ClientInfo, Principal, RegisterInput, SessionView, TokenPair, UserView,
+};

@@ -3,6 +3,8 @@
 use argon2::password_hash::rand_core::OsRng;
 use argon2::password_hash::{PasswordHash, PasswordHasher as _, PasswordVerifier as _, SaltString};
 use argon2::{Algorithm, Argon2, Params, Version};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 
 pub const M_COST_KIB: u32 = 19_456;
 pub const T_COST: u32 = 2;
@@ -21,6 +23,9 @@ pub struct HashError;
 #[derive(Clone)]
 pub struct Passwords {
     argon2: Argon2<'static>,
+    /// Verifications run so far (shared by clones): lets tests prove that a
+    /// throttled login costs no argon2 work.
+    verifications: Arc<AtomicU64>,
 }
 
 impl Default for Passwords {
@@ -28,6 +33,7 @@ impl Default for Passwords {
         let params = Params::new(M_COST_KIB, T_COST, P_COST, None).expect("valid argon2 params");
         Passwords {
             argon2: Argon2::new(Algorithm::Argon2id, Version::V0x13, params),
+            verifications: Arc::default(),
         }
     }
 }
@@ -46,6 +52,7 @@ impl Passwords {
     /// Verifies `password` against `stored`, or against the dummy hash when
     /// there is no user, so both paths do the same work. Never true for `None`.
     pub fn verify(&self, stored: Option<&str>, password: &str) -> bool {
+        self.verifications.fetch_add(1, Ordering::Relaxed);
         let hash = stored.unwrap_or(DUMMY_HASH);
         let ok = match PasswordHash::new(hash) {
             Ok(parsed) => self
@@ -58,6 +65,13 @@ impl Passwords {
             }
         };
         ok && stored.is_some()
+    }
+}
+
+impl Passwords {
+    /// How many verifications this instance (and its clones) has run.
+    pub fn verifications(&self) -> u64 {
+        self.verifications.load(Ordering::Relaxed)
     }
 }
 

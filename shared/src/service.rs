@@ -12,13 +12,15 @@ use crate::config::{Config, SessionMode};
 use crate::error::AuthError;
 use crate::password::Passwords;
 use crate::store::{
-    ClaimCheck, NewSession, RotateOutcome, SessionClaim, SessionRecord, Store, StoreError,
-    UserRecord,
+    ip_failures_key, user_failures_key, ClaimCheck, NewSession, RevokeOutcome, RotateOutcome,
+    SessionClaim, SessionRecord, Store, StoreError, UserRecord,
 };
 use crate::token::{now_millis, now_secs, Claims, SessionRef, TokenError, TokenKeys, TokenKind};
 
 /// Longest user agent kept on a session.
 const MAX_USER_AGENT_CHARS: usize = 256;
+/// Longest source address used in a counter key (IPv6 is at most 45).
+const MAX_SOURCE_IP_CHARS: usize = 64;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -45,6 +47,20 @@ pub struct TokenPair {
     pub expires_in: u64,
     /// Seconds until the refresh token expires.
     pub refresh_expires_in: u64,
+}
+
+/// One of the caller's live sessions, as `GET /api/auth/sessions` lists it.
+/// Times are Unix seconds.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SessionView {
+    pub session_id: String,
+    pub created_at: u64,
+    pub refreshed_at: u64,
+    pub user_agent: Option<String>,
+    pub source_ip: Option<String>,
+    /// Whether this is the session of the token that asked.
+    pub current: bool,
 }
 
 /// Where a login came from, kept on the session for "my sessions".
@@ -95,6 +111,14 @@ fn invalid(field: &str, rule: &str) -> AuthError {
     AuthError::InvalidInput(format!("`{field}` {rule}"))
 }
 
+fn validate_password(field: &str, password: &str) -> Result<(), AuthError> {
+    if (8..=128).contains(&password.chars().count()) {
+        Ok(())
+    } else {
+        Err(invalid(field, "must be 8-128 characters"))
+    }
+}
+
 /// Checks the register rules; the message names the field (never its value).
 pub fn validate_registration(input: &RegisterInput) -> Result<(), AuthError> {
     let id_len = input.id.chars().count();
@@ -109,9 +133,7 @@ pub fn validate_registration(input: &RegisterInput) -> Result<(), AuthError> {
             "must be 3-64 characters of letters, digits, '.', '_', '@' or '-'",
         ));
     }
-    if !(8..=128).contains(&input.password.chars().count()) {
-        return Err(invalid("password", "must be 8-128 characters"));
-    }
+    validate_password("password", &input.password)?;
     let name = input.name.trim();
     if !(1..=100).contains(&name.chars().count()) || name.chars().any(char::is_control) {
         return Err(invalid(
@@ -167,15 +189,43 @@ impl AuthService {
         &self.inner.tokens
     }
 
+    pub fn passwords(&self) -> &Passwords {
+        &self.inner.passwords
+    }
+
+    /// Runs argon2 off the async threads (it is CPU-bound for tens of ms).
+    async fn verify_password(
+        &self,
+        stored: Option<String>,
+        password: &str,
+    ) -> Result<bool, AuthError> {
+        let passwords = self.inner.passwords.clone();
+        let password = password.to_string();
+        tokio::task::spawn_blocking(move || passwords.verify(stored.as_deref(), &password))
+            .await
+            .map_err(|_| AuthError::Internal)
+    }
+
+    async fn hash_password(&self, password: &str) -> Result<String, AuthError> {
+        let passwords = self.inner.passwords.clone();
+        let password = password.to_string();
+        tokio::task::spawn_blocking(move || passwords.hash(&password))
+            .await
+            .map_err(|_| AuthError::Internal)?
+            .map_err(|_| AuthError::Internal)
+    }
+
+    /// The current failed-login window: its number and when it ends.
+    fn failure_window(&self, now: u64) -> (u64, u64) {
+        let length = self.inner.config.login_throttle.window.as_secs().max(1);
+        let window = now / length;
+        (window, (window + 1) * length)
+    }
+
     pub async fn register(&self, input: RegisterInput) -> Result<UserView, AuthError> {
         validate_registration(&input)?;
         let name = input.name.trim().to_string();
-        let passwords = self.inner.passwords.clone();
-        let password = input.password;
-        let hash = tokio::task::spawn_blocking(move || passwords.hash(&password))
-            .await
-            .map_err(|_| AuthError::Internal)?
-            .map_err(|_| AuthError::Internal)?;
+        let hash = self.hash_password(&input.password).await?;
         let store = &self.inner.store;
         let seq = store.next_user_seq().await?;
         store
@@ -190,34 +240,62 @@ impl AuthService {
     }
 
     /// Unknown id and wrong password take the same path (argon2 against a
-    /// dummy hash) and give the same error.
+    /// dummy hash) and give the same error. Past the failure limits of the
+    /// account or the source address, logins are refused before argon2 runs.
+    /// The user and both counters come in one read.
     pub async fn login(
         &self,
         id: &str,
         password: &str,
         client: ClientInfo,
     ) -> Result<TokenPair, AuthError> {
+        let now = now_secs();
+        let (window, window_end) = self.failure_window(now);
         // An id that could never have been registered is an unknown user: no
         // read, but still the same argon2 work below.
         let plausible = (1..=64).contains(&id.len()) && password.len() <= 1024;
-        let user = if plausible {
-            self.inner.store.get_user(id).await?
-        } else {
-            None
-        };
-        let passwords = self.inner.passwords.clone();
+        let user_counter = plausible.then(|| user_failures_key(id, window));
+        let source_ip = client
+            .source_ip
+            .as_deref()
+            .map(|ip| ip.chars().take(MAX_SOURCE_IP_CHARS).collect::<String>());
+        let ip_counter = source_ip.as_deref().map(|ip| ip_failures_key(ip, window));
+        let state = self
+            .inner
+            .store
+            .load_login_state(
+                plausible.then_some(id),
+                user_counter.as_deref(),
+                ip_counter.as_deref(),
+            )
+            .await?;
+
+        let limits = self.inner.config.login_throttle;
+        if state.user_failures >= limits.max_failures_per_user
+            || state.ip_failures >= limits.max_failures_per_ip
+        {
+            tracing::warn!(
+                account_locked = state.user_failures >= limits.max_failures_per_user,
+                source_locked = state.ip_failures >= limits.max_failures_per_ip,
+                "login throttled"
+            );
+            return Err(AuthError::TooManyAttempts {
+                retry_after_secs: window_end.saturating_sub(now).max(1),
+            });
+        }
+
+        let user = state.user;
         let stored = user.as_ref().map(|u| u.password_hash.clone());
-        let password = password.to_string();
-        let verified =
-            tokio::task::spawn_blocking(move || passwords.verify(stored.as_deref(), &password))
-                .await
-                .map_err(|_| AuthError::Internal)?;
+        let verified = self.verify_password(stored, password).await?;
         let Some(user) = user.filter(|_| verified) else {
             tracing::info!("login failed");
+            self.inner
+                .store
+                .record_login_failure(user_counter.as_deref(), ip_counter.as_deref(), window_end)
+                .await?;
             return Err(AuthError::InvalidCredentials);
         };
 
-        let now = now_secs();
         let session_id = Uuid::new_v4().to_string();
         let expires_at = now + self.inner.tokens.refresh_ttl().as_secs();
         let (bump_from, version) = match self.inner.config.session_mode {
@@ -234,12 +312,15 @@ impl AuthService {
                 NewSession {
                     session_id: &session_id,
                     user_id: &user.id,
+                    token_version: version,
                     now,
                     expires_at,
                     user_agent: user_agent.as_deref(),
-                    source_ip: client.source_ip.as_deref(),
+                    source_ip: source_ip.as_deref(),
                 },
                 bump_from,
+                // A success clears the account's failures (not the source's).
+                user_counter.as_deref().filter(|_| state.user_failures > 0),
             )
             .await;
         match created {
@@ -292,22 +373,40 @@ impl AuthService {
     /// The whole access decision: token checks, then ONE consistent read of
     /// session and user.
     pub async fn authenticate(&self, access_token: &str) -> Result<Principal, AuthError> {
+        let Authorized { session, user, .. } = self.authorize(access_token, None).await?;
+        Ok(Principal {
+            user: UserView {
+                seq: user.seq,
+                id: user.id,
+                name: user.name,
+            },
+            session_id: session.session_id,
+        })
+    }
+
+    /// Verifies an access token and reads its session and user (and, with a
+    /// failure window, the account's failed-login count in it) in one round
+    /// trip.
+    async fn authorize(
+        &self,
+        access_token: &str,
+        failure_window: Option<u64>,
+    ) -> Result<Authorized, AuthError> {
         let claims = self.inner.tokens.verify(TokenKind::Access, access_token)?;
-        let (session, user) = self
+        let counter = failure_window.map(|window| user_failures_key(&claims.sub, window));
+        let state = self
             .inner
             .store
-            .load_session_and_user(&claims.sid, &claims.sub)
+            .load_session_state(&claims.sid, &claims.sub, counter.as_deref())
             .await?;
         let now = now_secs();
-        match (session, user) {
+        match (state.session, state.user) {
             (Some(session), Some(user)) if token_matches(&claims, &session, &user, now) => {
-                Ok(Principal {
-                    user: UserView {
-                        seq: user.seq,
-                        id: user.id,
-                        name: user.name,
-                    },
-                    session_id: session.session_id,
+                Ok(Authorized {
+                    claims,
+                    session,
+                    user,
+                    user_failures: state.user_failures,
                 })
             }
             _ => {
@@ -383,6 +482,122 @@ impl AuthService {
         }
     }
 
+    /// The caller's live sessions: the access decision, then one Query.
+    pub async fn list_sessions(&self, access_token: &str) -> Result<Vec<SessionView>, AuthError> {
+        let Authorized { claims, user, .. } = self.authorize(access_token, None).await?;
+        let sessions = self
+            .inner
+            .store
+            .list_sessions(&user.id, user.token_version, now_secs())
+            .await?;
+        Ok(sessions
+            .into_iter()
+            .map(|session| SessionView {
+                current: session.session_id == claims.sid,
+                session_id: session.session_id,
+                created_at: session.created_at,
+                refreshed_at: session.refreshed_at,
+                user_agent: session.user_agent,
+                source_ip: session.source_ip,
+            })
+            .collect())
+    }
+
+    /// Revokes one of the caller's sessions. Another user's session and an
+    /// unknown id are the same `SessionNotFound`, and change nothing.
+    pub async fn revoke_session(
+        &self,
+        access_token: &str,
+        session_id: &str,
+    ) -> Result<(), AuthError> {
+        let claims = self.inner.tokens.verify(TokenKind::Access, access_token)?;
+        // Session ids are UUIDs, stored hyphenated and lowercase.
+        let Ok(target) = Uuid::parse_str(session_id).map(|id| id.hyphenated().to_string()) else {
+            // Still answer 401 to a revoked caller, as for any other id.
+            self.authorize(access_token, None).await?;
+            return Err(AuthError::SessionNotFound);
+        };
+        if target == claims.sid {
+            return self.logout(access_token).await;
+        }
+        match self
+            .inner
+            .store
+            .revoke_other_session(Self::claim(&claims), &target, now_secs())
+            .await?
+        {
+            RevokeOutcome::Revoked => {
+                tracing::info!(user_id = %claims.sub, revoked_session_id = %target, "session revoked");
+                Ok(())
+            }
+            RevokeOutcome::NotFound => Err(AuthError::SessionNotFound),
+            RevokeOutcome::CallerRejected => Err(AuthError::InvalidToken),
+        }
+    }
+
+    /// Changes the password: every other session ends (version bump) and
+    /// this one continues with a fresh pair. A wrong current password counts
+    /// as a failed login for the account.
+    pub async fn change_password(
+        &self,
+        access_token: &str,
+        current_password: &str,
+        new_password: &str,
+    ) -> Result<TokenPair, AuthError> {
+        let now = now_secs();
+        let (window, window_end) = self.failure_window(now);
+        let Authorized {
+            claims,
+            session,
+            user,
+            user_failures,
+        } = self.authorize(access_token, Some(window)).await?;
+        validate_password("newPassword", new_password)?;
+        let counter = user_failures_key(&user.id, window);
+        if user_failures >= self.inner.config.login_throttle.max_failures_per_user {
+            tracing::warn!(user_id = %user.id, "password change throttled");
+            return Err(AuthError::TooManyAttempts {
+                retry_after_secs: window_end.saturating_sub(now).max(1),
+            });
+        }
+        if !self
+            .verify_password(Some(user.password_hash.clone()), current_password)
+            .await?
+        {
+            tracing::info!(user_id = %user.id, "password change with a wrong current password");
+            self.inner
+                .store
+                .record_login_failure(Some(&counter), None, window_end)
+                .await?;
+            return Err(AuthError::WrongCurrentPassword);
+        }
+        let hash = self.hash_password(new_password).await?;
+        let changed = self
+            .inner
+            .store
+            .change_password(
+                Self::claim(&claims),
+                &hash,
+                now,
+                Some(counter.as_str()).filter(|_| user_failures > 0),
+            )
+            .await?;
+        if changed == ClaimCheck::Rejected {
+            return Err(AuthError::InvalidToken);
+        }
+        tracing::info!(user_id = %user.id, session_id = %claims.sid, "password changed; other sessions ended");
+        self.mint_pair(
+            SessionRef {
+                user_id: &claims.sub,
+                session_id: &claims.sid,
+                generation: claims.gen + 1,
+                version: claims.ver + 1,
+            },
+            now,
+            session.expires_at,
+        )
+    }
+
     /// Ends this device's session: its access and refresh tokens stop at once.
     pub async fn logout(&self, access_token: &str) -> Result<(), AuthError> {
         let claims = self.inner.tokens.verify(TokenKind::Access, access_token)?;
@@ -416,6 +631,14 @@ impl AuthService {
             ClaimCheck::Rejected => Err(AuthError::InvalidToken),
         }
     }
+}
+
+/// An access token that passed, with what was read to decide it.
+struct Authorized {
+    claims: Claims,
+    session: SessionRecord,
+    user: UserRecord,
+    user_failures: u64,
 }
 
 /// The store half of an access decision.

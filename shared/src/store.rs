@@ -3,8 +3,13 @@
 //! | item    | `pk`             | attributes                                                        |
 //! |---------|------------------|-------------------------------------------------------------------|
 //! | user    | `USER#<id>`      | id, seq, name, password_hash, token_version, created_at           |
-//! | session | `SESSION#<sid>`  | sid, user_id, generation, rotated_at_ms, expires_at (TTL), created_at, refreshed_at, user_agent, source_ip |
+//! | session | `SESSION#<sid>`  | sid, user_id, token_version, generation, rotated_at_ms, expires_at (TTL), created_at, refreshed_at, user_agent, source_ip |
 //! | counter | `COUNTER#users`  | value (last `seq` handed out)                                     |
+//! | failures | `LOGINFAIL#USER#<id>#<window>`, `LOGINFAIL#IP#<ip>#<window>` | failures, expires_at (TTL: the window's end) |
+//!
+//! A session's `token_version` is the user's version when it was created (or
+//! last re-keyed): once the user's version moves on (logout-all, password
+//! change) the item lingers until its TTL but no longer counts as live.
 //!
 //! The GSI `by_user` (hash `user_id`, range `created_at`) holds only session
 //! items, so "list my sessions" is one Query. DynamoDB deletes items whose
@@ -81,6 +86,7 @@ pub struct UserRecord {
 pub struct SessionRecord {
     pub session_id: String,
     pub user_id: String,
+    pub token_version: u64,
     pub generation: u64,
     pub rotated_at_ms: u64,
     pub expires_at: u64,
@@ -100,6 +106,8 @@ impl SessionRecord {
 pub struct NewSession<'a> {
     pub session_id: &'a str,
     pub user_id: &'a str,
+    /// The user's token version this session belongs to.
+    pub token_version: u64,
     pub now: u64,
     pub expires_at: u64,
     pub user_agent: Option<&'a str>,
@@ -155,6 +163,42 @@ fn session_key(sid: &str) -> String {
     format!("SESSION#{sid}")
 }
 
+/// The failed-login counter of account `id` in fixed window `window`.
+pub fn user_failures_key(id: &str, window: u64) -> String {
+    format!("LOGINFAIL#USER#{id}#{window}")
+}
+
+/// The failed-login counter of source address `ip` in fixed window `window`.
+pub fn ip_failures_key(ip: &str, window: u64) -> String {
+    format!("LOGINFAIL#IP#{ip}#{window}")
+}
+
+/// What a login needs to decide, read in one round trip.
+#[derive(Debug, Default)]
+pub struct LoginState {
+    pub user: Option<UserRecord>,
+    pub user_failures: u64,
+    pub ip_failures: u64,
+}
+
+/// A session, its user and the user's failure count, read in one round trip.
+#[derive(Debug, Default)]
+pub struct SessionState {
+    pub session: Option<SessionRecord>,
+    pub user: Option<UserRecord>,
+    pub user_failures: u64,
+}
+
+/// How revoking one of the caller's other sessions ended.
+#[derive(Debug, PartialEq, Eq)]
+pub enum RevokeOutcome {
+    Revoked,
+    /// The caller's own token no longer holds (session ended, version moved).
+    CallerRejected,
+    /// No live session of the caller's with that id.
+    NotFound,
+}
+
 type Item = HashMap<String, AttributeValue>;
 
 fn get_s(item: &Item, name: &'static str) -> Result<String, StoreError> {
@@ -195,6 +239,7 @@ impl SessionRecord {
         Ok(SessionRecord {
             session_id: get_s(item, "sid")?,
             user_id: get_s(item, "user_id")?,
+            token_version: get_n(item, "token_version")?,
             generation: get_n(item, "generation")?,
             rotated_at_ms: get_n(item, "rotated_at_ms")?,
             expires_at: get_n(item, TTL_ATTRIBUTE)?,
@@ -285,6 +330,10 @@ fn conditional_put_outcome<T>(
         }
         Err(e) => Err(e.into()),
     }
+}
+
+fn failure_count(item: Option<&Item>) -> Result<u64, StoreError> {
+    item.map_or(Ok(0), |item| get_n(item, "failures"))
 }
 
 /// The condition every write that acts on a token re-checks on its session.
@@ -429,16 +478,19 @@ impl Store {
     /// Creates a session. With `bump_version_from`, the same transaction moves
     /// the user's token version from that value to the next, signing out every
     /// other session (single-session mode); it fails with `AlreadyExists` if
-    /// the version moved meanwhile.
+    /// the version moved meanwhile. `clear_failures` deletes the account's
+    /// failed-login counter in the same write.
     pub async fn create_session(
         &self,
         session: NewSession<'_>,
         bump_version_from: Option<u64>,
+        clear_failures: Option<&str>,
     ) -> Result<(), StoreError> {
         let mut item = HashMap::from([
             (PK.to_string(), s(session_key(session.session_id))),
             ("sid".to_string(), s(session.session_id)),
             ("user_id".to_string(), s(session.user_id)),
+            ("token_version".to_string(), n(session.token_version)),
             ("generation".to_string(), n(1)),
             ("rotated_at_ms".to_string(), n(0)),
             (TTL_ATTRIBUTE.to_string(), n(session.expires_at)),
@@ -454,7 +506,8 @@ impl Store {
         // A session id is a fresh UUID: a collision is refused, not merged.
         let not_exists = "attribute_not_exists(pk)";
 
-        let Some(from) = bump_version_from else {
+        if bump_version_from.is_none() && clear_failures.is_none() {
+            // The common case: a plain conditional put costs half a transaction.
             let result = self
                 .client
                 .put_item()
@@ -464,7 +517,7 @@ impl Store {
                 .send()
                 .await;
             return conditional_put_outcome(result);
-        };
+        }
 
         let put = Put::builder()
             .table_name(&self.table)
@@ -472,20 +525,24 @@ impl Store {
             .condition_expression(not_exists)
             .build()
             .expect("put fields set");
-        let bump = Update::builder()
-            .table_name(&self.table)
-            .key(PK, s(user_key(session.user_id)))
-            .update_expression("SET token_version = :next")
-            .condition_expression("token_version = :from")
-            .expression_attribute_values(":from", n(from))
-            .expression_attribute_values(":next", n(from + 1))
-            .build()
-            .expect("update fields set");
+        let mut items = vec![TransactWriteItem::builder().put(put).build()];
+        if let Some(from) = bump_version_from {
+            let bump = Update::builder()
+                .table_name(&self.table)
+                .key(PK, s(user_key(session.user_id)))
+                .update_expression("SET token_version = :next")
+                .condition_expression("token_version = :from")
+                .expression_attribute_values(":from", n(from))
+                .expression_attribute_values(":next", n(from + 1))
+                .build()
+                .expect("update fields set");
+            items.push(TransactWriteItem::builder().update(bump).build());
+        }
+        items.extend(clear_failures.map(|key| self.delete_by_key(key)));
         let result = self
             .client
             .transact_write_items()
-            .transact_items(TransactWriteItem::builder().put(put).build())
-            .transact_items(TransactWriteItem::builder().update(bump).build())
+            .set_transact_items(Some(items))
             .send()
             .await;
         match result {
@@ -498,33 +555,24 @@ impl Store {
         }
     }
 
-    /// The session and its user, in ONE strongly consistent round trip.
-    pub async fn load_session_and_user(
-        &self,
-        session_id: &str,
-        user_id: &str,
-    ) -> Result<(Option<SessionRecord>, Option<UserRecord>), StoreError> {
-        let keys = KeysAndAttributes::builder()
-            .keys(HashMap::from([(
-                PK.to_string(),
-                s(session_key(session_id)),
-            )]))
-            .keys(HashMap::from([(PK.to_string(), s(user_key(user_id)))]))
-            .consistent_read(true)
-            .build()
-            .expect("keys set");
+    /// Items by `pk`, in ONE strongly consistent BatchGetItem (at most 100
+    /// distinct keys). Absent items are absent from the map.
+    async fn get_many(&self, pks: &[&str]) -> Result<HashMap<String, Item>, StoreError> {
+        let mut keys = KeysAndAttributes::builder().consistent_read(true);
+        for pk in pks {
+            keys = keys.keys(HashMap::from([(PK.to_string(), s(*pk))]));
+        }
         let out = self
             .client
             .batch_get_item()
-            .request_items(&self.table, keys)
+            .request_items(&self.table, keys.build().expect("keys set"))
             .send()
             .await?;
         // Throttled keys come back unprocessed: not knowing is not "absent".
         if out.unprocessed_keys().is_some_and(|u| !u.is_empty()) {
             return Err(StoreError::Unavailable("unprocessed keys".to_string()));
         }
-        let mut session = None;
-        let mut user = None;
+        let mut found = HashMap::new();
         for item in out
             .responses()
             .and_then(|r| r.get(&self.table))
@@ -532,16 +580,102 @@ impl Store {
             .flatten()
         {
             match item.get(PK) {
-                Some(AttributeValue::S(pk)) if pk.starts_with("SESSION#") => {
-                    session = Some(SessionRecord::from_item(item)?)
-                }
-                Some(AttributeValue::S(pk)) if pk.starts_with("USER#") => {
-                    user = Some(UserRecord::from_item(item)?)
-                }
+                Some(AttributeValue::S(pk)) => found.insert(pk.clone(), item.clone()),
                 _ => return Err(StoreError::Corrupt(PK)),
-            }
+            };
         }
-        Ok((session, user))
+        Ok(found)
+    }
+
+    /// A login's user and failure counters, in one round trip (none if there
+    /// is nothing to read).
+    pub async fn load_login_state(
+        &self,
+        user_id: Option<&str>,
+        user_failures: Option<&str>,
+        ip_failures: Option<&str>,
+    ) -> Result<LoginState, StoreError> {
+        let user_pk = user_id.map(user_key);
+        let pks: Vec<&str> = [user_pk.as_deref(), user_failures, ip_failures]
+            .into_iter()
+            .flatten()
+            .collect();
+        if pks.is_empty() {
+            return Ok(LoginState::default());
+        }
+        let items = self.get_many(&pks).await?;
+        let count = |key: Option<&str>| failure_count(key.and_then(|k| items.get(k)));
+        Ok(LoginState {
+            user: user_pk
+                .and_then(|pk| items.get(&pk))
+                .map(UserRecord::from_item)
+                .transpose()?,
+            user_failures: count(user_failures)?,
+            ip_failures: count(ip_failures)?,
+        })
+    }
+
+    /// Counts one failed login against each counter (one UpdateItem each, sent
+    /// together). Each counter lives until `window_end`.
+    pub async fn record_login_failure(
+        &self,
+        user_failures: Option<&str>,
+        ip_failures: Option<&str>,
+        window_end: u64,
+    ) -> Result<(), StoreError> {
+        let bump = |key: Option<&str>| {
+            let request = key.map(|key| {
+                self.client
+                    .update_item()
+                    .table_name(&self.table)
+                    .key(PK, s(key))
+                    .update_expression("ADD failures :one SET expires_at = :end")
+                    .expression_attribute_values(":one", n(1))
+                    .expression_attribute_values(":end", n(window_end))
+                    .send()
+            });
+            async move {
+                match request {
+                    Some(request) => request.await.map(|_| ()).map_err(StoreError::from),
+                    None => Ok(()),
+                }
+            }
+        };
+        let (user, ip) = tokio::join!(bump(user_failures), bump(ip_failures));
+        user.and(ip)
+    }
+
+    /// The session and its user, in ONE strongly consistent round trip.
+    pub async fn load_session_and_user(
+        &self,
+        session_id: &str,
+        user_id: &str,
+    ) -> Result<(Option<SessionRecord>, Option<UserRecord>), StoreError> {
+        let state = self.load_session_state(session_id, user_id, None).await?;
+        Ok((state.session, state.user))
+    }
+
+    /// The session, its user and (optionally) a failure counter, in ONE
+    /// strongly consistent round trip.
+    pub async fn load_session_state(
+        &self,
+        session_id: &str,
+        user_id: &str,
+        user_failures: Option<&str>,
+    ) -> Result<SessionState, StoreError> {
+        let session_pk = session_key(session_id);
+        let user_pk = user_key(user_id);
+        let mut pks = vec![session_pk.as_str(), user_pk.as_str()];
+        pks.extend(user_failures);
+        let items = self.get_many(&pks).await?;
+        Ok(SessionState {
+            session: items
+                .get(&session_pk)
+                .map(SessionRecord::from_item)
+                .transpose()?,
+            user: items.get(&user_pk).map(UserRecord::from_item).transpose()?,
+            user_failures: failure_count(user_failures.and_then(|k| items.get(k)))?,
+        })
     }
 
     pub async fn get_session(&self, session_id: &str) -> Result<Option<SessionRecord>, StoreError> {
@@ -554,6 +688,16 @@ impl Store {
             .send()
             .await?;
         out.item().map(SessionRecord::from_item).transpose()
+    }
+
+    /// An unconditional delete of item `pk`, as part of a transaction.
+    fn delete_by_key(&self, pk: &str) -> TransactWriteItem {
+        let delete = Delete::builder()
+            .table_name(&self.table)
+            .key(PK, s(pk))
+            .build()
+            .expect("delete fields set");
+        TransactWriteItem::builder().delete(delete).build()
     }
 
     fn session_claim_check(&self, claim: SessionClaim<'_>, now: u64) -> ConditionCheck {
@@ -728,6 +872,130 @@ impl Store {
                     .condition_check(self.session_claim_check(claim, now))
                     .build(),
             ]
+        };
+        Ok(match self.transact(items).await? {
+            None => ClaimCheck::Done,
+            Some(_) => ClaimCheck::Rejected,
+        })
+    }
+
+    /// The user's live sessions (unexpired, current token version), newest
+    /// first: one Query on the `by_user` index (more only past 1 MB of them).
+    pub async fn list_sessions(
+        &self,
+        user_id: &str,
+        token_version: u64,
+        now: u64,
+    ) -> Result<Vec<SessionRecord>, StoreError> {
+        let mut sessions = Vec::new();
+        let mut start = None;
+        loop {
+            let out = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .index_name(USER_INDEX)
+                .key_condition_expression("user_id = :uid")
+                .filter_expression("expires_at > :now AND token_version = :ver")
+                .expression_attribute_values(":uid", s(user_id))
+                .expression_attribute_values(":now", n(now))
+                .expression_attribute_values(":ver", n(token_version))
+                .scan_index_forward(false)
+                .set_exclusive_start_key(start)
+                .send()
+                .await?;
+            for item in out.items() {
+                sessions.push(SessionRecord::from_item(item)?);
+            }
+            match out.last_evaluated_key() {
+                Some(key) if !key.is_empty() => start = Some(key.clone()),
+                _ => return Ok(sessions),
+            }
+        }
+    }
+
+    /// Deletes the caller's other session `target`, in one transaction that
+    /// also re-checks the caller's own claim: `target` must be a live session
+    /// of the same user at the same token version.
+    pub async fn revoke_other_session(
+        &self,
+        claim: SessionClaim<'_>,
+        target: &str,
+        now: u64,
+    ) -> Result<RevokeOutcome, StoreError> {
+        let items = || {
+            let delete = Delete::builder()
+                .table_name(&self.table)
+                .key(PK, s(session_key(target)))
+                .condition_expression(
+                    "attribute_exists(pk) AND user_id = :uid AND token_version = :ver AND expires_at > :now",
+                )
+                .expression_attribute_values(":uid", s(claim.user_id))
+                .expression_attribute_values(":ver", n(claim.version))
+                .expression_attribute_values(":now", n(now))
+                .build()
+                .expect("delete fields set");
+            // The caller's checks come first: the first failed item decides.
+            vec![
+                TransactWriteItem::builder()
+                    .condition_check(self.session_claim_check(claim, now))
+                    .build(),
+                TransactWriteItem::builder()
+                    .condition_check(self.user_version_check(claim))
+                    .build(),
+                TransactWriteItem::builder().delete(delete).build(),
+            ]
+        };
+        Ok(match self.transact(items).await? {
+            None => RevokeOutcome::Revoked,
+            Some((2, _)) => RevokeOutcome::NotFound,
+            Some(_) => RevokeOutcome::CallerRejected,
+        })
+    }
+
+    /// Stores a new password hash and moves the user to the next token
+    /// version (every other session ends), while this session moves to the
+    /// next generation at that version: one transaction, conditional on the
+    /// token's claim.
+    pub async fn change_password(
+        &self,
+        claim: SessionClaim<'_>,
+        password_hash: &str,
+        now: u64,
+        clear_failures: Option<&str>,
+    ) -> Result<ClaimCheck, StoreError> {
+        let items = || {
+            let user = Update::builder()
+                .table_name(&self.table)
+                .key(PK, s(user_key(claim.user_id)))
+                .update_expression("SET password_hash = :hash, token_version = :next")
+                .condition_expression("token_version = :ver")
+                .expression_attribute_values(":hash", s(password_hash))
+                .expression_attribute_values(":ver", n(claim.version))
+                .expression_attribute_values(":next", n(claim.version + 1))
+                .build()
+                .expect("update fields set");
+            let session = Update::builder()
+                .table_name(&self.table)
+                .key(PK, s(session_key(claim.session_id)))
+                .update_expression(
+                    "SET generation = :next_gen, token_version = :next, rotated_at_ms = :zero, refreshed_at = :now",
+                )
+                .condition_expression(SESSION_CLAIM_CONDITION)
+                .expression_attribute_values(":uid", s(claim.user_id))
+                .expression_attribute_values(":gen", n(claim.generation))
+                .expression_attribute_values(":next_gen", n(claim.generation + 1))
+                .expression_attribute_values(":next", n(claim.version + 1))
+                .expression_attribute_values(":zero", n(0))
+                .expression_attribute_values(":now", n(now))
+                .build()
+                .expect("update fields set");
+            let mut items = vec![
+                TransactWriteItem::builder().update(user).build(),
+                TransactWriteItem::builder().update(session).build(),
+            ];
+            items.extend(clear_failures.map(|key| self.delete_by_key(key)));
+            items
         };
         Ok(match self.transact(items).await? {
             None => ClaimCheck::Done,

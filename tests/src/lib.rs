@@ -230,6 +230,65 @@ impl TestApp {
         )
     }
 
+    /// A login attempt from source address `ip`, whatever its outcome.
+    pub async fn login_from(
+        &self,
+        id: &str,
+        password: &str,
+        ip: &str,
+    ) -> lambda_http::Response<lambda_http::Body> {
+        let mut event = event_json(
+            "POST",
+            "/api/auth/login",
+            &[],
+            Some(&json!({"id": id, "password": password}).to_string()),
+        );
+        event["requestContext"]["http"]["sourceIp"] = json!(ip);
+        login_fn::handle(to_request(&event), &self.service).await
+    }
+
+    /// `GET /api/auth/sessions`.
+    pub async fn sessions(&self, access: &str) -> lambda_http::Response<lambda_http::Body> {
+        sessions_fn::handle(get_with_bearer("/api/auth/sessions", access), &self.service).await
+    }
+
+    /// `DELETE /api/auth/sessions/{session_id}`.
+    pub async fn revoke(
+        &self,
+        access: &str,
+        session_id: &str,
+    ) -> lambda_http::Response<lambda_http::Body> {
+        let path = format!("/api/auth/sessions/{session_id}");
+        let mut event = event_json(
+            "DELETE",
+            &path,
+            &[("authorization", &format!("Bearer {access}"))],
+            None,
+        );
+        event["routeKey"] = json!("DELETE /api/auth/sessions/{sessionId}");
+        event["pathParameters"] = json!({ "sessionId": session_id });
+        sessions_fn::handle(to_request(&event), &self.service).await
+    }
+
+    /// `POST /api/auth/password`.
+    pub async fn change_password(
+        &self,
+        access: &str,
+        current: &str,
+        new: &str,
+    ) -> lambda_http::Response<lambda_http::Body> {
+        password_fn::handle(
+            event(
+                "POST",
+                "/api/auth/password",
+                &[("authorization", &format!("Bearer {access}"))],
+                Some(&json!({"currentPassword": current, "newPassword": new}).to_string()),
+            ),
+            &self.service,
+        )
+        .await
+    }
+
     pub async fn validate(&self, access: &str) -> lambda_http::Response<lambda_http::Body> {
         validate_fn::handle(get_with_bearer("/api/auth/validate", access), &self.service).await
     }

@@ -1,3 +1,7 @@
+// The runtime, the auth service and the SDK nest futures deeper than the
+// default limit lets rustc compute their layout.
+#![recursion_limit = "256"]
+
 use lambda_runtime::{run, service_fn, Error, LambdaEvent};
 use serde_json::Value;
 use tokengate::AuthService;

@@ -65,6 +65,8 @@ async fn each_login_is_its_own_session() {
 async fn wrong_password_and_unknown_user_get_the_same_401() {
     let app = TestApp::new().await;
     app.register("alice").await;
+    let verifications = || app.service.passwords().verifications();
+    let before = verifications();
     let wrong = login_fn::handle(
         post(
             "/api/auth/login",
@@ -92,6 +94,8 @@ async fn wrong_password_and_unknown_user_get_the_same_401() {
     for response in [&wrong, &unknown, &odd_id] {
         assert_error(response, 401, "invalid_credentials");
     }
+    // The same work on every path: one argon2 verification each.
+    assert_eq!(verifications() - before, 3);
     assert_eq!(body_text(&wrong), body_text(&unknown));
     assert_eq!(body_text(&wrong), body_text(&odd_id));
     assert_eq!(
@@ -106,7 +110,8 @@ async fn login_costs_two_round_trips() {
     app.register("alice").await;
     app.calls.take();
     app.login("alice").await;
-    assert_eq!(app.calls.take(), ["GetItem", "PutItem"]);
+    // One read (user and failure counters together), one write.
+    assert_eq!(app.calls.take(), ["BatchGetItem", "PutItem"]);
 }
 
 #[tokio::test]

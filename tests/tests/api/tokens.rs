@@ -161,3 +161,93 @@ async fn array_payload_and_wrong_types_are_rejected() {
     );
     assert_rejected(&app, &token, "generation as string").await;
 }
+
+/// A token with this exact header, HMAC-SHA256-signed with `secret`.
+fn sign_raw(header: &Value, claims: &Value, secret: &[u8]) -> String {
+    let message = format!(
+        "{}.{}",
+        B64.encode(header.to_string()),
+        B64.encode(claims.to_string())
+    );
+    let signature = jsonwebtoken::crypto::sign(
+        message.as_bytes(),
+        &EncodingKey::from_secret(secret),
+        Algorithm::HS256,
+    )
+    .unwrap();
+    format!("{message}.{signature}")
+}
+
+#[tokio::test]
+async fn key_selection_headers_are_never_followed() {
+    let (app, access, claims) = live().await;
+    let attacker = b"attacker-controlled-key-0123456789abcdef";
+    let header = |extra: Value| {
+        let mut h = json!({"alg": "HS256", "typ": "at+jwt"});
+        h.as_object_mut()
+            .unwrap()
+            .extend(extra.as_object().unwrap().clone());
+        h
+    };
+    let cases: [(&str, Value, &[u8]); 8] = [
+        // kid pointing at an empty file: the "key" would be empty.
+        (
+            "kid traversal",
+            json!({"kid": "../../../../../../dev/null"}),
+            b"",
+        ),
+        ("kid absolute path", json!({"kid": "/dev/null"}), b""),
+        (
+            "kid SQL injection",
+            json!({"kid": "x' UNION SELECT 'attacker-controlled-key-0123456789abcdef'--"}),
+            attacker,
+        ),
+        (
+            "kid command injection",
+            json!({"kid": "key|curl 127.0.0.1:1"}),
+            attacker,
+        ),
+        (
+            "jku",
+            json!({"jku": "http://127.0.0.1:1/jwks.json"}),
+            attacker,
+        ),
+        (
+            "x5u",
+            json!({"x5u": "http://127.0.0.1:1/cert.pem"}),
+            attacker,
+        ),
+        (
+            "embedded jwk",
+            json!({"jwk": {"kty": "oct", "k": B64.encode(attacker)}}),
+            attacker,
+        ),
+        (
+            "embedded RSA jwk, HS256",
+            json!({"jwk": {"kty": "RSA", "n": "sXch", "e": "AQAB"}}),
+            attacker,
+        ),
+    ];
+    for (what, extra, key) in cases {
+        let token = sign_raw(&header(extra), &claims, key);
+        assert_rejected(&app, &token, what).await;
+    }
+
+    let parts: Vec<&str> = access.split('.').collect();
+    for (what, signature) in [
+        ("null signature", "null"),
+        (
+            "zero signature",
+            "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",
+        ),
+        ("signature of another token", "x"),
+    ] {
+        let token = format!("{}.{}.{signature}", parts[0], parts[1]);
+        assert_rejected(&app, &token, what).await;
+    }
+    // 60 KB, correctly signed: refused for its size before any parsing.
+    let padded = with(&claims, "pad", json!("p".repeat(60 * 1024)));
+    let big = sign_raw(&header(json!({})), &padded, TEST_SECRET.as_bytes());
+    assert!(big.len() > 60 * 1024);
+    assert_rejected(&app, &big, "60 KB token").await;
+}
