@@ -9,10 +9,9 @@ use tokengate_local::{serve, Gateway};
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| "info,aws_config=warn,aws_smithy_runtime=warn".into()),
-        )
+        .with_env_filter(tokengate::telemetry::filter(
+            tokengate::telemetry::level_from_env(),
+        ))
         .with_target(false)
         .init();
 

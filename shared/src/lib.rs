@@ -8,6 +8,7 @@ pub mod http;
 pub mod password;
 pub mod service;
 pub mod store;
+pub mod telemetry;
 pub mod token;
 
 pub use config::Config;

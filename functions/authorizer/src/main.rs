@@ -8,7 +8,7 @@ use tokengate::AuthService;
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
-    lambda_runtime::tracing::init_default_subscriber();
+    tokengate::telemetry::init();
     // Cold start: config, keys and the DynamoDB client are built once.
     let service = AuthService::from_env().await?;
     run(service_fn(|event: LambdaEvent<Value>| {

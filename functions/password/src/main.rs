@@ -3,7 +3,7 @@ use tokengate::AuthService;
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
-    lambda_http::tracing::init_default_subscriber();
+    tokengate::telemetry::init();
     // Cold start: config, keys and the DynamoDB client are built once.
     let service = AuthService::from_env().await?;
     run(service_fn(|request: Request| {

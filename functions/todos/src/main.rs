@@ -3,7 +3,7 @@ use todos_fn::Todos;
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
-    lambda_http::tracing::init_default_subscriber();
+    tokengate::telemetry::init();
     let todos = Todos::from_env().await?;
     run(service_fn(|request: Request| {
         let todos = &todos;

@@ -43,6 +43,19 @@ async fn every_function_answers_503_and_the_authorizer_denies() {
         .await,
         logout_fn::handle(get_with_bearer("/api/auth/logout", &access), &down).await,
         logout_fn::handle(get_with_bearer("/api/auth/logout-all", &access), &down).await,
+        sessions_fn::handle(get_with_bearer("/api/auth/sessions", &access), &down).await,
+        password_fn::handle(
+            event(
+                "POST",
+                "/api/auth/password",
+                &[("authorization", &format!("Bearer {access}"))],
+                Some(
+                    r#"{"currentPassword": "correct horse battery", "newPassword": "another one"}"#,
+                ),
+            ),
+            &down,
+        )
+        .await,
     ];
     for response in &responses {
         assert_error(response, 503, "service_unavailable");
@@ -82,4 +95,5 @@ async fn missing_table_fails_closed_too() {
     )
     .await;
     assert_error(&response, 503, "service_unavailable");
+    assert!(!body_text(&response).contains("no-such-table"));
 }

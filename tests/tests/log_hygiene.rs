@@ -1,0 +1,149 @@
+//! Captures everything every crate logs (TRACE, JSON and plain) through a
+//! full flow, failures included, and checks that no token, password or
+//! password hash ever reaches a log line. Its own test binary: it owns the
+//! process-wide subscriber.
+
+use std::io::Write;
+use std::sync::{Arc, Mutex};
+
+use integration_tests::*;
+use serde_json::json;
+use tracing_subscriber::fmt::MakeWriter;
+
+#[derive(Clone, Default)]
+struct Captured(Arc<Mutex<Vec<u8>>>);
+
+impl Write for Captured {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl<'a> MakeWriter<'a> for Captured {
+    type Writer = Captured;
+    fn make_writer(&'a self) -> Self::Writer {
+        self.clone()
+    }
+}
+
+const NEW_PASSWORD: &str = "another secret passphrase";
+const WRONG_PASSWORD: &str = "not-the-password-at-all";
+
+#[tokio::test]
+async fn no_secret_reaches_the_logs() {
+    let captured = Captured::default();
+    tracing_subscriber::fmt()
+        .json()
+        // What the functions install, at the most verbose level.
+        .with_env_filter(tokengate::telemetry::filter(
+            tracing_subscriber::filter::LevelFilter::TRACE,
+        ))
+        .with_writer(captured.clone())
+        .init();
+
+    let app = TestApp::with_env(&[("LOGIN_MAX_FAILURES", "2")]).await;
+    app.register("alice").await;
+    app.register("mallory").await;
+    let (access, refresh) = app.login("alice").await;
+    let (other_access, other_refresh) = app.login("alice").await;
+    let mut secrets = vec![
+        PASSWORD.to_string(),
+        NEW_PASSWORD.to_string(),
+        WRONG_PASSWORD.to_string(),
+        TEST_SECRET.to_string(),
+        access.clone(),
+        refresh.clone(),
+        other_access.clone(),
+        other_refresh.clone(),
+    ];
+
+    assert_eq!(app.validate(&access).await.status(), 200);
+    let rotated = body_json(&app.refresh(&refresh).await);
+    let rotated_access = rotated["accessToken"].as_str().unwrap().to_string();
+    secrets.push(rotated_access.clone());
+    secrets.push(rotated["refreshToken"].as_str().unwrap().to_string());
+    // Reuse inside the grace, then a forged and a garbage token.
+    assert_eq!(app.refresh(&refresh).await.status(), 200);
+    assert_eq!(app.validate("garbage.token.here").await.status(), 401);
+    let decision = authorizer_fn::handle(
+        authorizer_v2_event(Some(&format!("Bearer {rotated_access}"))),
+        &app.service,
+    )
+    .await;
+    assert_eq!(decision["isAuthorized"], true);
+
+    // Failures: wrong passwords until the account locks.
+    for _ in 0..3 {
+        app.login_from("mallory", WRONG_PASSWORD, "192.0.2.9").await;
+    }
+    let sessions = app.sessions(&rotated_access).await;
+    assert_eq!(sessions.status(), 200);
+    let other_sid = claims_of(&other_access)["sid"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert_eq!(app.revoke(&rotated_access, &other_sid).await.status(), 204);
+    assert_eq!(
+        app.change_password(&rotated_access, WRONG_PASSWORD, NEW_PASSWORD)
+            .await
+            .status(),
+        403
+    );
+    let changed = app
+        .change_password(&rotated_access, PASSWORD, NEW_PASSWORD)
+        .await;
+    assert_eq!(changed.status(), 200);
+    let changed = body_json(&changed);
+    let final_access = changed["accessToken"].as_str().unwrap().to_string();
+    secrets.push(final_access.clone());
+    secrets.push(changed["refreshToken"].as_str().unwrap().to_string());
+    assert_eq!(
+        app.logout("/api/auth/logout-all", &final_access)
+            .await
+            .status(),
+        200
+    );
+    assert_eq!(
+        app.logout("/api/auth/logout", &final_access).await.status(),
+        401
+    );
+    let down = login_fn::handle(
+        post(
+            "/api/auth/login",
+            &json!({"id": "alice", "password": PASSWORD}),
+        ),
+        &service_with_store_down(),
+    )
+    .await;
+    assert_eq!(down.status(), 503);
+
+    for id in ["alice", "mallory"] {
+        let user = app.store.get_user(id).await.unwrap().unwrap();
+        secrets.push(user.password_hash.clone());
+        // The hash's salt and digest, on their own.
+        secrets.extend(user.password_hash.rsplit('$').take(2).map(str::to_string));
+    }
+
+    let logs = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
+    assert!(logs.contains("login failed"), "the flow was logged");
+    assert!(logs.contains("refresh rotated"));
+    for secret in &secrets {
+        assert!(
+            !logs.contains(secret.as_str()),
+            "a secret reached the logs: {}…",
+            &secret[..6]
+        );
+        // Signatures and payloads of tokens, also on their own.
+        for part in secret.split('.').filter(|p| p.len() >= 16) {
+            assert!(
+                !logs.contains(part),
+                "part of a token reached the logs: {}…",
+                &part[..6]
+            );
+        }
+    }
+}
