@@ -32,6 +32,12 @@ async fn sample_events_drive_each_handler() {
     )
     .await;
     assert_eq!(r.status(), 200, "{}", body_text(&r));
+    let r = sessions_fn::handle(
+        to_request(&load("sessions-list.json", access, refresh)),
+        &app.service,
+    )
+    .await;
+    assert_eq!(r.status(), 200, "{}", body_text(&r));
     for name in ["authorizer-http-v2.json", "authorizer-rest-token.json"] {
         let decision = authorizer_fn::handle(load(name, access, refresh), &app.service).await;
         let allowed = decision["isAuthorized"] == true
@@ -65,6 +71,13 @@ async fn sample_events_drive_each_handler() {
     assert_eq!(r.status(), 200, "{}", body_text(&r));
 
     let r = login_fn::handle(to_request(&load("login.json", "", "")), &app.service).await;
+    let access = body_json(&r)["accessToken"].as_str().unwrap().to_string();
+    let r = password_fn::handle(
+        to_request(&load("password.json", &access, "")),
+        &app.service,
+    )
+    .await;
+    assert_eq!(r.status(), 200, "{}", body_text(&r));
     let access = body_json(&r)["accessToken"].as_str().unwrap().to_string();
     let r = logout_fn::handle(
         to_request(&load("logout-all.json", &access, "")),

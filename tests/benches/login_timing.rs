@@ -1,0 +1,92 @@
+//! `cargo bench -p integration-tests --bench login_timing`
+//!
+//! Login timing on DynamoDB Local: an unknown id and a wrong password must
+//! cost the same (argon2 against a dummy hash), so the time of a failed login
+//! tells nothing about whether the account exists. Prints medians over 20
+//! alternating tries of each and exits non-zero if they differ by 20% or
+//! more. Also prints what a successful login, a validate and one argon2id
+//! hash cost here, for sizing.
+
+use std::time::{Duration, Instant};
+
+use integration_tests::*;
+use serde_json::json;
+
+const TRIES: usize = 20;
+const LIMIT: f64 = 0.20;
+
+fn median(mut samples: Vec<Duration>) -> Duration {
+    samples.sort();
+    samples[samples.len() / 2]
+}
+
+fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1000.0
+}
+
+async fn timed_login(app: &TestApp, id: &str, password: &str, expect: u16) -> Duration {
+    let request = post("/api/auth/login", &json!({"id": id, "password": password}));
+    let started = Instant::now();
+    let response = login_fn::handle(request, &app.service).await;
+    let elapsed = started.elapsed();
+    assert_eq!(response.status(), expect, "{}", body_text(&response));
+    elapsed
+}
+
+#[tokio::main]
+async fn main() {
+    // Throttling would (rightly) cut the failures short: lift it here.
+    let app = TestApp::with_env(&[
+        ("LOGIN_MAX_FAILURES", "100000"),
+        ("LOGIN_MAX_FAILURES_PER_IP", "100000"),
+    ])
+    .await;
+    app.register("alice").await;
+    for _ in 0..3 {
+        timed_login(&app, "alice", "wrong password", 401).await;
+        timed_login(&app, "nobody-here", "wrong password", 401).await;
+    }
+
+    let (mut unknown, mut wrong, mut success, mut validate) =
+        (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    for _ in 0..TRIES {
+        unknown.push(timed_login(&app, "nobody-here", "wrong password", 401).await);
+        wrong.push(timed_login(&app, "alice", "wrong password", 401).await);
+        success.push(timed_login(&app, "alice", PASSWORD, 200).await);
+    }
+    let (access, _) = app.login("alice").await;
+    for _ in 0..TRIES {
+        let started = Instant::now();
+        assert_eq!(app.validate(&access).await.status(), 200);
+        validate.push(started.elapsed());
+    }
+    let passwords = tokengate::password::Passwords::default();
+    let hashing: Vec<Duration> = (0..5)
+        .map(|_| {
+            let started = Instant::now();
+            passwords.hash("correct horse battery").unwrap();
+            started.elapsed()
+        })
+        .collect();
+
+    let (unknown, wrong) = (median(unknown), median(wrong));
+    let difference = (ms(unknown) - ms(wrong)).abs() / ms(unknown).min(ms(wrong));
+    println!("median over {TRIES} tries (DynamoDB Local, this machine)");
+    println!("  login, unknown id        {:8.1} ms", ms(unknown));
+    println!("  login, wrong password    {:8.1} ms", ms(wrong));
+    println!(
+        "  difference               {:8.1} %  (limit {:.0} %)",
+        difference * 100.0,
+        LIMIT * 100.0
+    );
+    println!("  login, success           {:8.1} ms", ms(median(success)));
+    println!("  validate                 {:8.1} ms", ms(median(validate)));
+    println!("  argon2id hash (OWASP)    {:8.1} ms", ms(median(hashing)));
+    if difference >= LIMIT {
+        eprintln!(
+            "unknown-id and wrong-password logins differ by {:.1} %",
+            difference * 100.0
+        );
+        std::process::exit(1);
+    }
+}
