@@ -82,6 +82,18 @@ impl Http {
             .await
             .expect("HTTP response");
         let status = response.status().as_u16();
+        // Every answer, success or error: never cached; JSON unless empty.
+        let headers = response.headers();
+        assert_eq!(headers["cache-control"], "no-store", "{method} {path}");
+        if status != 204 {
+            assert_eq!(
+                headers["content-type"], "application/json",
+                "{method} {path}"
+            );
+        }
+        if path == "/api/auth/login" && status == 200 {
+            assert_eq!(headers["pragma"], "no-cache");
+        }
         let bytes = response.into_body().collect().await.unwrap().to_bytes();
         (
             status,
