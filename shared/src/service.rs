@@ -240,9 +240,10 @@ impl AuthService {
     }
 
     /// Unknown id and wrong password take the same path (argon2 against a
-    /// dummy hash) and give the same error. Past the failure limits of the
-    /// account or the source address, logins are refused before argon2 runs.
-    /// The user and both counters come in one read.
+    /// dummy hash) and give the same error. Each attempt first claims a slot
+    /// in the account's failure counter (conditional, so parallel attempts
+    /// cannot overrun the limit) while the user and the source's counter are
+    /// read; past either limit the login is refused before argon2 runs.
     pub async fn login(
         &self,
         id: &str,
@@ -251,6 +252,8 @@ impl AuthService {
     ) -> Result<TokenPair, AuthError> {
         let now = now_secs();
         let (window, window_end) = self.failure_window(now);
+        let limits = self.inner.config.login_throttle;
+        let store = &self.inner.store;
         // An id that could never have been registered is an unknown user: no
         // read, but still the same argon2 work below.
         let plausible = (1..=64).contains(&id.len()) && password.len() <= 1024;
@@ -259,29 +262,40 @@ impl AuthService {
             .source_ip
             .as_deref()
             .map(|ip| ip.chars().take(MAX_SOURCE_IP_CHARS).collect::<String>());
-        let ip_counter = source_ip.as_deref().map(|ip| ip_failures_key(ip, window));
-        let state = self
-            .inner
-            .store
-            .load_login_state(
-                plausible.then_some(id),
-                user_counter.as_deref(),
-                ip_counter.as_deref(),
-            )
-            .await?;
+        let ip_counter = source_ip
+            .as_deref()
+            .map(|ip| ip_failures_key(&throttle_source(ip), window));
 
-        let limits = self.inner.config.login_throttle;
-        if state.user_failures >= limits.max_failures_per_user
-            || state.ip_failures >= limits.max_failures_per_ip
-        {
-            tracing::warn!(
-                account_locked = state.user_failures >= limits.max_failures_per_user,
-                source_locked = state.ip_failures >= limits.max_failures_per_ip,
-                "login throttled"
-            );
-            return Err(AuthError::TooManyAttempts {
-                retry_after_secs: window_end.saturating_sub(now).max(1),
-            });
+        // Both in one round trip of latency.
+        let reserve = async {
+            match &user_counter {
+                Some(key) => {
+                    store
+                        .reserve_attempt(key, limits.max_failures_per_user, window_end)
+                        .await
+                }
+                None => Ok(true),
+            }
+        };
+        let (state, reserved) = tokio::join!(
+            store.load_login_state(plausible.then_some(id), ip_counter.as_deref()),
+            reserve
+        );
+        let (state, reserved) = (state?, reserved?);
+        let throttled = AuthError::TooManyAttempts {
+            retry_after_secs: window_end.saturating_sub(now).max(1),
+        };
+        if !reserved {
+            tracing::warn!(scope = "account", "login throttled");
+            return Err(throttled);
+        }
+        if state.ip_failures >= limits.max_failures_per_ip {
+            tracing::warn!(scope = "source", "login throttled");
+            // A blocked source must not keep filling accounts' counters.
+            if let Some(key) = &user_counter {
+                store.release_attempt(key).await?;
+            }
+            return Err(throttled);
         }
 
         let user = state.user;
@@ -289,10 +303,10 @@ impl AuthService {
         let verified = self.verify_password(stored, password).await?;
         let Some(user) = user.filter(|_| verified) else {
             tracing::info!("login failed");
-            self.inner
-                .store
-                .record_login_failure(user_counter.as_deref(), ip_counter.as_deref(), window_end)
-                .await?;
+            // The account's attempt is already counted; count the source's.
+            if let Some(key) = &ip_counter {
+                store.record_failure(key, window_end).await?;
+            }
             return Err(AuthError::InvalidCredentials);
         };
 
@@ -319,8 +333,8 @@ impl AuthService {
                     source_ip: source_ip.as_deref(),
                 },
                 bump_from,
-                // A success clears the account's failures (not the source's).
-                user_counter.as_deref().filter(|_| state.user_failures > 0),
+                // A success clears the account's counter (never the source's).
+                user_counter.as_deref(),
             )
             .await;
         match created {
@@ -373,7 +387,7 @@ impl AuthService {
     /// The whole access decision: token checks, then ONE consistent read of
     /// session and user.
     pub async fn authenticate(&self, access_token: &str) -> Result<Principal, AuthError> {
-        let Authorized { session, user, .. } = self.authorize(access_token, None).await?;
+        let Authorized { session, user, .. } = self.authorize(access_token).await?;
         Ok(Principal {
             user: UserView {
                 seq: user.seq,
@@ -384,29 +398,22 @@ impl AuthService {
         })
     }
 
-    /// Verifies an access token and reads its session and user (and, with a
-    /// failure window, the account's failed-login count in it) in one round
+    /// Verifies an access token and reads its session and user in one round
     /// trip.
-    async fn authorize(
-        &self,
-        access_token: &str,
-        failure_window: Option<u64>,
-    ) -> Result<Authorized, AuthError> {
+    async fn authorize(&self, access_token: &str) -> Result<Authorized, AuthError> {
         let claims = self.inner.tokens.verify(TokenKind::Access, access_token)?;
-        let counter = failure_window.map(|window| user_failures_key(&claims.sub, window));
-        let state = self
+        let (session, user) = self
             .inner
             .store
-            .load_session_state(&claims.sid, &claims.sub, counter.as_deref())
+            .load_session_and_user(&claims.sid, &claims.sub)
             .await?;
         let now = now_secs();
-        match (state.session, state.user) {
+        match (session, user) {
             (Some(session), Some(user)) if token_matches(&claims, &session, &user, now) => {
                 Ok(Authorized {
                     claims,
                     session,
                     user,
-                    user_failures: state.user_failures,
                 })
             }
             _ => {
@@ -452,7 +459,13 @@ impl AuthService {
             RotateOutcome::Stale {
                 current: Some(session),
             } => {
-                if session.user_id != claims.sub || !session.is_live(now) {
+                // A token of an older version (logout-all, password change)
+                // is dead, not a replay: the session it names has moved on
+                // legitimately, and stays.
+                if session.user_id != claims.sub
+                    || !session.is_live(now)
+                    || session.token_version != claims.ver
+                {
                     return Err(AuthError::InvalidToken);
                 }
                 let grace_ms = self.inner.config.refresh_reuse_grace.as_millis() as u64;
@@ -484,7 +497,7 @@ impl AuthService {
 
     /// The caller's live sessions: the access decision, then one Query.
     pub async fn list_sessions(&self, access_token: &str) -> Result<Vec<SessionView>, AuthError> {
-        let Authorized { claims, user, .. } = self.authorize(access_token, None).await?;
+        let Authorized { claims, user, .. } = self.authorize(access_token).await?;
         let sessions = self
             .inner
             .store
@@ -514,7 +527,7 @@ impl AuthService {
         // Session ids are UUIDs, stored hyphenated and lowercase.
         let Ok(target) = Uuid::parse_str(session_id).map(|id| id.hyphenated().to_string()) else {
             // Still answer 401 to a revoked caller, as for any other id.
-            self.authorize(access_token, None).await?;
+            self.authorize(access_token).await?;
             return Err(AuthError::SessionNotFound);
         };
         if target == claims.sid {
@@ -544,17 +557,22 @@ impl AuthService {
         current_password: &str,
         new_password: &str,
     ) -> Result<TokenPair, AuthError> {
-        let now = now_secs();
-        let (window, window_end) = self.failure_window(now);
         let Authorized {
             claims,
             session,
             user,
-            user_failures,
-        } = self.authorize(access_token, Some(window)).await?;
+        } = self.authorize(access_token).await?;
         validate_password("newPassword", new_password)?;
+        let now = now_secs();
+        let (window, window_end) = self.failure_window(now);
         let counter = user_failures_key(&user.id, window);
-        if user_failures >= self.inner.config.login_throttle.max_failures_per_user {
+        let max = self.inner.config.login_throttle.max_failures_per_user;
+        if !self
+            .inner
+            .store
+            .reserve_attempt(&counter, max, window_end)
+            .await?
+        {
             tracing::warn!(user_id = %user.id, "password change throttled");
             return Err(AuthError::TooManyAttempts {
                 retry_after_secs: window_end.saturating_sub(now).max(1),
@@ -564,23 +582,15 @@ impl AuthService {
             .verify_password(Some(user.password_hash.clone()), current_password)
             .await?
         {
+            // The attempt stays counted.
             tracing::info!(user_id = %user.id, "password change with a wrong current password");
-            self.inner
-                .store
-                .record_login_failure(Some(&counter), None, window_end)
-                .await?;
             return Err(AuthError::WrongCurrentPassword);
         }
         let hash = self.hash_password(new_password).await?;
         let changed = self
             .inner
             .store
-            .change_password(
-                Self::claim(&claims),
-                &hash,
-                now,
-                Some(counter.as_str()).filter(|_| user_failures > 0),
-            )
+            .change_password(Self::claim(&claims), &hash, now, &counter)
             .await?;
         if changed == ClaimCheck::Rejected {
             return Err(AuthError::InvalidToken);
@@ -633,12 +643,27 @@ impl AuthService {
     }
 }
 
+/// The source a failed login is counted against: an IPv4 address, or the
+/// /64 of an IPv6 one (a single client usually holds a whole /64).
+fn throttle_source(ip: &str) -> String {
+    match ip.parse::<std::net::IpAddr>() {
+        Ok(std::net::IpAddr::V6(v6)) => match v6.to_ipv4_mapped() {
+            Some(v4) => v4.to_string(),
+            None => {
+                let s = v6.segments();
+                format!("{:x}:{:x}:{:x}:{:x}::/64", s[0], s[1], s[2], s[3])
+            }
+        },
+        Ok(v4) => v4.to_string(),
+        Err(_) => ip.to_string(),
+    }
+}
+
 /// An access token that passed, with what was read to decide it.
 struct Authorized {
     claims: Claims,
     session: SessionRecord,
     user: UserRecord,
-    user_failures: u64,
 }
 
 /// The store half of an access decision.
@@ -660,6 +685,18 @@ mod tests {
             password: password.into(),
             name: name.into(),
         }
+    }
+
+    #[test]
+    fn ipv6_sources_are_counted_per_64() {
+        assert_eq!(throttle_source("203.0.113.7"), "203.0.113.7");
+        assert_eq!(throttle_source("2001:db8:1:2::1"), "2001:db8:1:2::/64");
+        assert_eq!(
+            throttle_source("2001:0db8:0001:0002:ffff:ffff:ffff:ffff"),
+            "2001:db8:1:2::/64"
+        );
+        assert_eq!(throttle_source("::ffff:198.51.100.1"), "198.51.100.1");
+        assert_eq!(throttle_source("not-an-ip"), "not-an-ip");
     }
 
     fn field_of(err: AuthError) -> String {

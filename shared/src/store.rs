@@ -173,20 +173,11 @@ pub fn ip_failures_key(ip: &str, window: u64) -> String {
     format!("LOGINFAIL#IP#{ip}#{window}")
 }
 
-/// What a login needs to decide, read in one round trip.
+/// What a login reads, in one round trip.
 #[derive(Debug, Default)]
 pub struct LoginState {
     pub user: Option<UserRecord>,
-    pub user_failures: u64,
     pub ip_failures: u64,
-}
-
-/// A session, its user and the user's failure count, read in one round trip.
-#[derive(Debug, Default)]
-pub struct SessionState {
-    pub session: Option<SessionRecord>,
-    pub user: Option<UserRecord>,
-    pub user_failures: u64,
 }
 
 /// How revoking one of the caller's other sessions ended.
@@ -330,10 +321,6 @@ fn conditional_put_outcome<T>(
         }
         Err(e) => Err(e.into()),
     }
-}
-
-fn failure_count(item: Option<&Item>) -> Result<u64, StoreError> {
-    item.map_or(Ok(0), |item| get_n(item, "failures"))
 }
 
 /// The condition every write that acts on a token re-checks on its session.
@@ -539,19 +526,11 @@ impl Store {
             items.push(TransactWriteItem::builder().update(bump).build());
         }
         items.extend(clear_failures.map(|key| self.delete_by_key(key)));
-        let result = self
-            .client
-            .transact_write_items()
-            .set_transact_items(Some(items))
-            .send()
-            .await;
-        match result {
-            Ok(_) => Ok(()),
-            Err(e) => match classify_transaction_error(e)? {
-                TransactFailure::ConditionFailed { .. } | TransactFailure::Conflict => {
-                    Err(StoreError::AlreadyExists)
-                }
-            },
+        // A concurrent failed login bumping the same counter is a conflict:
+        // retried, not an error.
+        match self.transact(|| items.clone()).await? {
+            None => Ok(()),
+            Some(_) => Err(StoreError::AlreadyExists),
         }
     }
 
@@ -587,16 +566,15 @@ impl Store {
         Ok(found)
     }
 
-    /// A login's user and failure counters, in one round trip (none if there
-    /// is nothing to read).
+    /// A login's user and its source's failure count, in one round trip (none
+    /// if there is nothing to read).
     pub async fn load_login_state(
         &self,
         user_id: Option<&str>,
-        user_failures: Option<&str>,
         ip_failures: Option<&str>,
     ) -> Result<LoginState, StoreError> {
         let user_pk = user_id.map(user_key);
-        let pks: Vec<&str> = [user_pk.as_deref(), user_failures, ip_failures]
+        let pks: Vec<&str> = [user_pk.as_deref(), ip_failures]
             .into_iter()
             .flatten()
             .collect();
@@ -604,45 +582,91 @@ impl Store {
             return Ok(LoginState::default());
         }
         let items = self.get_many(&pks).await?;
-        let count = |key: Option<&str>| failure_count(key.and_then(|k| items.get(k)));
         Ok(LoginState {
             user: user_pk
                 .and_then(|pk| items.get(&pk))
                 .map(UserRecord::from_item)
                 .transpose()?,
-            user_failures: count(user_failures)?,
-            ip_failures: count(ip_failures)?,
+            ip_failures: ip_failures
+                .and_then(|k| items.get(k))
+                .map_or(Ok(0), |item| get_n(item, "failures"))?,
         })
     }
 
-    /// Counts one failed login against each counter (one UpdateItem each, sent
-    /// together). Each counter lives until `window_end`.
-    pub async fn record_login_failure(
+    /// Claims one password attempt against counter `key` before argon2 runs:
+    /// `ADD failures 1` unless it already reached `max`. Concurrent attempts
+    /// cannot all slip under the limit: DynamoDB serialises the condition.
+    /// `false`: the limit is reached, nothing was written. The counter lives
+    /// until `window_end`; a successful attempt deletes it.
+    pub async fn reserve_attempt(
         &self,
-        user_failures: Option<&str>,
-        ip_failures: Option<&str>,
+        key: &str,
+        max: u64,
         window_end: u64,
-    ) -> Result<(), StoreError> {
-        let bump = |key: Option<&str>| {
-            let request = key.map(|key| {
-                self.client
-                    .update_item()
-                    .table_name(&self.table)
-                    .key(PK, s(key))
-                    .update_expression("ADD failures :one SET expires_at = :end")
-                    .expression_attribute_values(":one", n(1))
-                    .expression_attribute_values(":end", n(window_end))
-                    .send()
-            });
-            async move {
-                match request {
-                    Some(request) => request.await.map(|_| ()).map_err(StoreError::from),
-                    None => Ok(()),
-                }
+    ) -> Result<bool, StoreError> {
+        let result = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key(PK, s(key))
+            .update_expression("ADD failures :one SET expires_at = :end")
+            .condition_expression("attribute_not_exists(failures) OR failures < :max")
+            .expression_attribute_values(":one", n(1))
+            .expression_attribute_values(":end", n(window_end))
+            .expression_attribute_values(":max", n(max))
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(true),
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
+            {
+                Ok(false)
             }
-        };
-        let (user, ip) = tokio::join!(bump(user_failures), bump(ip_failures));
-        user.and(ip)
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// Gives back an attempt claimed by [`Store::reserve_attempt`] that never
+    /// ran (refused for another reason).
+    pub async fn release_attempt(&self, key: &str) -> Result<(), StoreError> {
+        self.client
+            .update_item()
+            .table_name(&self.table)
+            .key(PK, s(key))
+            .update_expression("ADD failures :minus_one")
+            .condition_expression("failures > :zero")
+            .expression_attribute_values(":minus_one", AttributeValue::N("-1".to_string()))
+            .expression_attribute_values(":zero", n(0))
+            .send()
+            .await
+            .map(|_| ())
+            .or_else(|e| {
+                // Already cleared by a concurrent success: nothing to give back.
+                if e.as_service_error()
+                    .is_some_and(|e| e.is_conditional_check_failed_exception())
+                {
+                    Ok(())
+                } else {
+                    Err(e.into())
+                }
+            })
+    }
+
+    /// Counts one failure against counter `key` (one UpdateItem), which lives
+    /// until `window_end`.
+    pub async fn record_failure(&self, key: &str, window_end: u64) -> Result<(), StoreError> {
+        self.client
+            .update_item()
+            .table_name(&self.table)
+            .key(PK, s(key))
+            .update_expression("ADD failures :one SET expires_at = :end")
+            .expression_attribute_values(":one", n(1))
+            .expression_attribute_values(":end", n(window_end))
+            .send()
+            .await?;
+        Ok(())
     }
 
     /// The session and its user, in ONE strongly consistent round trip.
@@ -651,31 +675,16 @@ impl Store {
         session_id: &str,
         user_id: &str,
     ) -> Result<(Option<SessionRecord>, Option<UserRecord>), StoreError> {
-        let state = self.load_session_state(session_id, user_id, None).await?;
-        Ok((state.session, state.user))
-    }
-
-    /// The session, its user and (optionally) a failure counter, in ONE
-    /// strongly consistent round trip.
-    pub async fn load_session_state(
-        &self,
-        session_id: &str,
-        user_id: &str,
-        user_failures: Option<&str>,
-    ) -> Result<SessionState, StoreError> {
         let session_pk = session_key(session_id);
         let user_pk = user_key(user_id);
-        let mut pks = vec![session_pk.as_str(), user_pk.as_str()];
-        pks.extend(user_failures);
-        let items = self.get_many(&pks).await?;
-        Ok(SessionState {
-            session: items
+        let items = self.get_many(&[&session_pk, &user_pk]).await?;
+        Ok((
+            items
                 .get(&session_pk)
                 .map(SessionRecord::from_item)
                 .transpose()?,
-            user: items.get(&user_pk).map(UserRecord::from_item).transpose()?,
-            user_failures: failure_count(user_failures.and_then(|k| items.get(k)))?,
-        })
+            items.get(&user_pk).map(UserRecord::from_item).transpose()?,
+        ))
     }
 
     pub async fn get_session(&self, session_id: &str) -> Result<Option<SessionRecord>, StoreError> {
@@ -955,14 +964,14 @@ impl Store {
 
     /// Stores a new password hash and moves the user to the next token
     /// version (every other session ends), while this session moves to the
-    /// next generation at that version: one transaction, conditional on the
-    /// token's claim.
+    /// next generation at that version, and the account's attempt counter is
+    /// cleared: one transaction, conditional on the token's claim.
     pub async fn change_password(
         &self,
         claim: SessionClaim<'_>,
         password_hash: &str,
         now: u64,
-        clear_failures: Option<&str>,
+        failures_key: &str,
     ) -> Result<ClaimCheck, StoreError> {
         let items = || {
             let user = Update::builder()
@@ -990,12 +999,11 @@ impl Store {
                 .expression_attribute_values(":now", n(now))
                 .build()
                 .expect("update fields set");
-            let mut items = vec![
+            vec![
                 TransactWriteItem::builder().update(user).build(),
                 TransactWriteItem::builder().update(session).build(),
-            ];
-            items.extend(clear_failures.map(|key| self.delete_by_key(key)));
-            items
+                self.delete_by_key(failures_key),
+            ]
         };
         Ok(match self.transact(items).await? {
             None => ClaimCheck::Done,

@@ -110,8 +110,13 @@ async fn login_costs_two_round_trips() {
     app.register("alice").await;
     app.calls.take();
     app.login("alice").await;
-    // One read (user and failure counters together), one write.
-    assert_eq!(app.calls.take(), ["BatchGetItem", "PutItem"]);
+    // Together: the read of user and source counter, the attempt claimed on
+    // the account's counter. Then one write: the session, clearing the claim.
+    let mut calls = app.calls.take();
+    let last = calls.pop();
+    calls.sort();
+    assert_eq!(calls, ["BatchGetItem", "UpdateItem"]);
+    assert_eq!(last.as_deref(), Some("TransactWriteItems"));
 }
 
 #[tokio::test]

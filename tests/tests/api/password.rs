@@ -12,8 +12,12 @@ async fn changing_the_password_keeps_this_device_and_signs_out_the_others() {
     app.calls.take();
     let response = app.change_password(&access, PASSWORD, NEW_PASSWORD).await;
     assert_eq!(response.status(), 200, "{}", body_text(&response));
-    // One read (session, user, failures), one transaction.
-    assert_eq!(app.calls.take(), ["BatchGetItem", "TransactWriteItems"]);
+    // The access decision, the attempt claimed on the account's counter, then
+    // one transaction (hash + version, session generation, counter cleared).
+    assert_eq!(
+        app.calls.take(),
+        ["BatchGetItem", "UpdateItem", "TransactWriteItems"]
+    );
     assert_eq!(response.headers()["cache-control"], "no-store");
     assert_eq!(response.headers()["pragma"], "no-cache");
     let body = body_json(&response);
@@ -27,10 +31,11 @@ async fn changing_the_password_keeps_this_device_and_signs_out_the_others() {
     // Every other device is signed out.
     assert_error(&app.validate(&other).await, 401, "invalid_token");
     assert_error(&app.refresh(&other_refresh).await, 401, "invalid_token");
-    assert_eq!(app.refresh(new_refresh).await.status(), 200);
-    // This device's previous refresh token is a replay now: it is refused
-    // (and, as any replay, ends the session).
+    // This device's previous refresh token belongs to the old version: dead,
+    // but not a replay, so the re-keyed session survives it.
     assert_error(&app.refresh(&refresh).await, 401, "invalid_token");
+    assert_eq!(app.validate(new_access).await.status(), 200);
+    assert_eq!(app.refresh(new_refresh).await.status(), 200);
 
     // The old password no longer logs in; the new one does.
     assert_error(
