@@ -301,7 +301,7 @@ impl AuthService {
         let user = state.user;
         let stored = user.as_ref().map(|u| u.password_hash.clone());
         let verified = self.verify_password(stored, password).await?;
-        let Some(user) = user.filter(|_| verified) else {
+        let (Some(user), Some(user_counter)) = (user.filter(|_| verified), user_counter) else {
             tracing::info!("login failed");
             // The account's attempt is already counted; count the source's.
             if let Some(key) = &ip_counter {
@@ -334,7 +334,7 @@ impl AuthService {
                 },
                 bump_from,
                 // A success clears the account's counter (never the source's).
-                user_counter.as_deref(),
+                &user_counter,
             )
             .await;
         match created {

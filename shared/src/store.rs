@@ -462,16 +462,16 @@ impl Store {
         out.item().map(UserRecord::from_item).transpose()
     }
 
-    /// Creates a session. With `bump_version_from`, the same transaction moves
-    /// the user's token version from that value to the next, signing out every
-    /// other session (single-session mode); it fails with `AlreadyExists` if
-    /// the version moved meanwhile. `clear_failures` deletes the account's
-    /// failed-login counter in the same write.
+    /// Creates a session and deletes the account's attempt counter
+    /// `clear_failures`, in one transaction. With `bump_version_from`, the same
+    /// transaction moves the user's token version from that value to the next,
+    /// signing out every other session (single-session mode); it fails with
+    /// `AlreadyExists` if the version moved meanwhile.
     pub async fn create_session(
         &self,
         session: NewSession<'_>,
         bump_version_from: Option<u64>,
-        clear_failures: Option<&str>,
+        clear_failures: &str,
     ) -> Result<(), StoreError> {
         let mut item = HashMap::from([
             (PK.to_string(), s(session_key(session.session_id))),
@@ -493,26 +493,16 @@ impl Store {
         // A session id is a fresh UUID: a collision is refused, not merged.
         let not_exists = "attribute_not_exists(pk)";
 
-        if bump_version_from.is_none() && clear_failures.is_none() {
-            // The common case: a plain conditional put costs half a transaction.
-            let result = self
-                .client
-                .put_item()
-                .table_name(&self.table)
-                .set_item(Some(item))
-                .condition_expression(not_exists)
-                .send()
-                .await;
-            return conditional_put_outcome(result);
-        }
-
         let put = Put::builder()
             .table_name(&self.table)
             .set_item(Some(item))
             .condition_expression(not_exists)
             .build()
             .expect("put fields set");
-        let mut items = vec![TransactWriteItem::builder().put(put).build()];
+        let mut items = vec![
+            TransactWriteItem::builder().put(put).build(),
+            self.delete_by_key(clear_failures),
+        ];
         if let Some(from) = bump_version_from {
             let bump = Update::builder()
                 .table_name(&self.table)
@@ -525,7 +515,6 @@ impl Store {
                 .expect("update fields set");
             items.push(TransactWriteItem::builder().update(bump).build());
         }
-        items.extend(clear_failures.map(|key| self.delete_by_key(key)));
         // A concurrent failed login bumping the same counter is a conflict:
         // retried, not an error.
         match self.transact(|| items.clone()).await? {
