@@ -3,6 +3,8 @@
 # suite (unless DYNAMODB_ENDPOINT is set) and stops it on exit.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# cfn-lint, the SAM CLI and PyJWT (the interop test's verifier).
+. scripts/tools.sh
 
 if [ -z "${DYNAMODB_ENDPOINT:-}" ]; then
   scripts/dynamodb-local.sh install >/dev/null

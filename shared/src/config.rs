@@ -5,6 +5,8 @@
 
 use std::time::Duration;
 
+use crate::keys::KeyConfig;
+
 /// Shortest HS256 secret accepted (RFC 7518 §3.2: key >= hash output size).
 pub const MIN_SECRET_BYTES: usize = 32;
 
@@ -35,7 +37,9 @@ pub enum SessionMode {
 pub struct Config {
     pub table_name: String,
     pub dynamodb_endpoint: Option<String>,
-    pub jwt_secret: Vec<u8>,
+    /// Signing and verification keys (`JWT_ALGORITHM`, `JWT_SECRET` or
+    /// `JWT_PRIVATE_KEY`, previous keys).
+    pub keys: KeyConfig,
     pub issuer: String,
     pub audience: String,
     pub access_ttl: Duration,
@@ -62,7 +66,7 @@ impl std::fmt::Debug for Config {
         f.debug_struct("Config")
             .field("table_name", &self.table_name)
             .field("dynamodb_endpoint", &self.dynamodb_endpoint)
-            .field("jwt_secret", &"<redacted>")
+            .field("keys", &self.keys)
             .field("issuer", &self.issuer)
             .field("audience", &self.audience)
             .field("access_ttl", &self.access_ttl)
@@ -127,10 +131,7 @@ impl Config {
             }
         };
 
-        let jwt_secret = required("JWT_SECRET")?.into_bytes();
-        if jwt_secret.len() < MIN_SECRET_BYTES {
-            return Err(ConfigError::SecretTooShort(jwt_secret.len()));
-        }
+        let keys = KeyConfig::from_lookup(get)?;
         let access_ttl = seconds("ACCESS_TOKEN_TTL_SECS", DEFAULT_ACCESS_TTL_SECS, 1)?;
         let refresh_ttl = seconds("REFRESH_TOKEN_TTL_SECS", DEFAULT_REFRESH_TTL_SECS, 1)?;
         if refresh_ttl < access_ttl {
@@ -155,7 +156,7 @@ impl Config {
         Ok(Config {
             table_name: required("TABLE_NAME")?,
             dynamodb_endpoint: get("DYNAMODB_ENDPOINT"),
-            jwt_secret,
+            keys,
             issuer: get("JWT_ISSUER").unwrap_or_else(|| DEFAULT_ISSUER.to_string()),
             audience: get("JWT_AUDIENCE").unwrap_or_else(|| DEFAULT_AUDIENCE.to_string()),
             access_ttl,
@@ -262,6 +263,6 @@ mod tests {
         let c = config(&[("TABLE_NAME", "t"), ("JWT_SECRET", SECRET)]).unwrap();
         let shown = format!("{c:?}");
         assert!(!shown.contains(SECRET));
-        assert!(shown.contains("<redacted>"));
+        assert!(shown.contains("kid"), "{shown}");
     }
 }

@@ -5,6 +5,7 @@
 pub mod config;
 pub mod error;
 pub mod http;
+pub mod keys;
 pub mod password;
 pub mod service;
 pub mod store;

@@ -1,13 +1,18 @@
 //! Minting and verifying access and refresh tokens.
 //!
-//! The algorithm is pinned here, never read from a token header, and access
-//! and refresh tokens have mutually exclusive validation rules (RFC 8725
-//! §3.11): a distinct `token_use` claim *and* a distinct `typ` header, both
-//! checked, so neither kind is ever accepted in place of the other.
+//! The key is chosen by the token's `kid` from a fixed set, and the algorithm
+//! is pinned per key (never taken from the token header alone). Access and
+//! refresh tokens have mutually exclusive validation rules (RFC 8725 §3.11):
+//! a distinct `token_use` claim *and* a distinct `typ` header, both checked,
+//! so neither kind is ever accepted in place of the other.
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use jsonwebtoken::{decode, encode, Algorithm, DecodingKey, EncodingKey, Header, Validation};
+use std::collections::HashMap;
+
+use jsonwebtoken::{
+    decode, decode_header, encode, Algorithm, DecodingKey, EncodingKey, Header, Validation,
+};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
@@ -78,13 +83,21 @@ pub enum TokenError {
     Signing(#[from] jsonwebtoken::errors::Error),
 }
 
-/// Signing and verification keys with their validation rules, built once at
-/// cold start. Asymmetric keys can be added here without touching handlers.
-pub struct TokenKeys {
+/// A verification key with the validation rules pinned to its algorithm.
+struct Verifier {
     algorithm: Algorithm,
-    encoding: EncodingKey,
     decoding: DecodingKey,
     validation: Validation,
+}
+
+/// Signing and verification keys with their validation rules, built once at
+/// cold start.
+pub struct TokenKeys {
+    algorithm: Algorithm,
+    kid: String,
+    encoding: EncodingKey,
+    /// By `kid`: the current key and the previous ones.
+    verifiers: HashMap<String, Verifier>,
     issuer: String,
     audience: String,
     access_ttl: Duration,
@@ -93,19 +106,34 @@ pub struct TokenKeys {
 
 impl TokenKeys {
     pub fn from_config(config: &Config) -> Self {
-        let algorithm = Algorithm::HS256;
-        let mut validation = Validation::new(algorithm);
-        validation.set_required_spec_claims(&["exp", "nbf", "iat", "iss", "aud", "sub"]);
-        validation.set_issuer(&[&config.issuer]);
-        validation.set_audience(&[&config.audience]);
-        validation.validate_exp = true;
-        validation.validate_nbf = true;
-        validation.leeway = LEEWAY_SECS;
+        let validation = |algorithm| {
+            let mut validation = Validation::new(algorithm);
+            validation.set_required_spec_claims(&["exp", "nbf", "iat", "iss", "aud", "sub"]);
+            validation.set_issuer(&[&config.issuer]);
+            validation.set_audience(&[&config.audience]);
+            validation.validate_exp = true;
+            validation.validate_nbf = true;
+            validation.leeway = LEEWAY_SECS;
+            validation
+        };
+        let verifiers = config
+            .keys
+            .verification_keys()
+            .map(|key| {
+                let verifier = Verifier {
+                    algorithm: key.algorithm,
+                    decoding: key.decoding.clone(),
+                    validation: validation(key.algorithm),
+                };
+                (key.kid.clone(), verifier)
+            })
+            .collect();
+        let signing = &config.keys.signing;
         TokenKeys {
-            algorithm,
-            encoding: EncodingKey::from_secret(&config.jwt_secret),
-            decoding: DecodingKey::from_secret(&config.jwt_secret),
-            validation,
+            algorithm: signing.algorithm,
+            kid: signing.verification.kid.clone(),
+            encoding: signing.encoding.clone(),
+            verifiers,
             issuer: config.issuer.clone(),
             audience: config.audience.clone(),
             access_ttl: config.access_ttl,
@@ -150,6 +178,7 @@ impl TokenKeys {
         };
         let mut header = Header::new(self.algorithm);
         header.typ = Some(kind.typ().to_string());
+        header.kid = Some(self.kid.clone());
         let token = encode(&header, &claims, &self.encoding)?;
         Ok(MintedToken {
             token,
@@ -164,7 +193,17 @@ impl TokenKeys {
         if token.len() > MAX_TOKEN_BYTES {
             return Err(TokenError::Rejected("oversize"));
         }
-        let data = decode::<Claims>(token, &self.decoding, &self.validation)
+        let header = decode_header(token).map_err(|_| TokenError::Rejected("malformed header"))?;
+        let verifier = header
+            .kid
+            .as_deref()
+            .and_then(|kid| self.verifiers.get(kid))
+            .ok_or(TokenError::Rejected("unknown key id"))?;
+        // The key decides the algorithm, not the token.
+        if header.alg != verifier.algorithm {
+            return Err(TokenError::Rejected("algorithm does not match the key"));
+        }
+        let data = decode::<Claims>(token, &verifier.decoding, &verifier.validation)
             .map_err(|_| TokenError::Rejected("signature or claims"))?;
         if data.header.typ.as_deref() != Some(kind.typ()) || data.claims.token_use != kind {
             return Err(TokenError::Rejected("wrong token use"));

@@ -144,6 +144,12 @@ pub fn client_for(endpoint: &str, calls: CallLog) -> Client {
     Client::from_conf(config)
 }
 
+/// A test-only key from `tests/fixtures/keys/`.
+pub fn fixture_key(name: &str) -> String {
+    let path = format!("{}/fixtures/keys/{name}", env!("CARGO_MANIFEST_DIR"));
+    std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"))
+}
+
 /// A config as the functions read it, with test defaults and `overrides`.
 pub fn config_with(table: &str, overrides: &[(&str, &str)]) -> Config {
     let table = table.to_string();
@@ -227,6 +233,15 @@ impl TestApp {
         (
             body["accessToken"].as_str().unwrap().to_string(),
             body["refreshToken"].as_str().unwrap().to_string(),
+        )
+    }
+
+    /// Another service on the same table with other settings (another key
+    /// configuration, as after a deploy).
+    pub fn service_with(&self, overrides: &[(&str, &str)]) -> AuthService {
+        AuthService::new(
+            config_with(self.store.table(), overrides),
+            self.store.client().clone(),
         )
     }
 

@@ -3,6 +3,7 @@
 
 mod authorizer;
 mod events;
+mod keys;
 mod login;
 mod logout;
 mod password;

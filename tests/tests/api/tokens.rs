@@ -10,9 +10,20 @@ fn sign(header: Header, claims: &Value, secret: &[u8]) -> String {
     encode(&header, claims, &EncodingKey::from_secret(secret)).unwrap()
 }
 
+/// The `kid` of the test secret: forgeries carry it, so that each is refused
+/// for the flaw it shows, not for an unknown key.
+fn test_kid() -> String {
+    tokengate::keys::KeyConfig::from_lookup(|k| (k == "JWT_SECRET").then(|| TEST_SECRET.into()))
+        .unwrap()
+        .signing
+        .verification
+        .kid
+}
+
 fn typed(alg: Algorithm) -> Header {
     let mut header = Header::new(alg);
     header.typ = Some("at+jwt".into());
+    header.kid = Some(test_kid());
     header
 }
 
@@ -108,7 +119,10 @@ async fn signature_and_format_negatives() {
     assert_rejected(&app, &tampered, "tampered payload").await;
 
     for alg in ["none", "None", "NONE", "nOnE"] {
-        let token = unsigned(&json!({"alg": alg, "typ": "at+jwt"}), &claims);
+        let token = unsigned(
+            &json!({"alg": alg, "typ": "at+jwt", "kid": test_kid()}),
+            &claims,
+        );
         assert_rejected(&app, &token, &format!("alg {alg}")).await;
     }
     let stripped = format!("{}.{}.", parts[0], parts[1]);
@@ -142,7 +156,8 @@ async fn signature_and_format_negatives() {
 #[tokio::test]
 async fn array_payload_and_wrong_types_are_rejected() {
     let (app, _, claims) = live().await;
-    let header = B64.encode(r#"{"alg":"HS256","typ":"at+jwt"}"#);
+    let header =
+        B64.encode(json!({"alg": "HS256", "typ": "at+jwt", "kid": test_kid()}).to_string());
     let payload = B64.encode(json!([claims]).to_string());
     let message = format!("{header}.{payload}");
     use jsonwebtoken::crypto::sign as raw_sign;
@@ -183,7 +198,7 @@ async fn key_selection_headers_are_never_followed() {
     let (app, access, claims) = live().await;
     let attacker = b"attacker-controlled-key-0123456789abcdef";
     let header = |extra: Value| {
-        let mut h = json!({"alg": "HS256", "typ": "at+jwt"});
+        let mut h = json!({"alg": "HS256", "typ": "at+jwt", "kid": test_kid()});
         h.as_object_mut()
             .unwrap()
             .extend(extra.as_object().unwrap().clone());
