@@ -1,5 +1,5 @@
 # tokengate: the commands a newcomer needs.
-.PHONY: test dev deps fmt clippy package lint-template sam-build
+.PHONY: test dev deps fmt clippy package lint-template sam-build keygen
 
 ## fmt, clippy, template lint (cfn-lint, sam validate), unit and integration tests on DynamoDB Local.
 test:
@@ -30,3 +30,7 @@ lint-template:
 ## `sam build` into target/sam-build (reuses `make package`'s compiled artefacts).
 sam-build:
 	scripts/sam-build.sh
+
+## A new EdDSA (or ALG=ES256) signing key pair in keys/ (git-ignored).
+keygen:
+	scripts/keygen.sh $(or $(ALG),EdDSA) $(or $(OUT),keys)

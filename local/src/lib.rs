@@ -26,6 +26,7 @@ pub const MAX_GATEWAY_BODY_BYTES: usize = 10 * 1024 * 1024;
 pub struct Gateway {
     pub auth: AuthService,
     pub todos: todos_fn::Todos,
+    pub discovery: jwks_fn::Discovery,
 }
 
 /// A request as the gateway received it.
@@ -39,8 +40,16 @@ pub struct IncomingRequest {
 }
 
 impl Gateway {
-    pub fn new(auth: AuthService, todos: todos_fn::Todos) -> Arc<Self> {
-        Arc::new(Gateway { auth, todos })
+    pub fn new(
+        auth: AuthService,
+        todos: todos_fn::Todos,
+        discovery: jwks_fn::Discovery,
+    ) -> Arc<Self> {
+        Arc::new(Gateway {
+            auth,
+            todos,
+            discovery,
+        })
     }
 
     /// Routes one request and logs one line for it (never a header value).
@@ -93,6 +102,7 @@ impl Gateway {
             Function::Logout => logout_fn::handle(lambda_request, &self.auth).await,
             Function::Sessions => sessions_fn::handle(lambda_request, &self.auth).await,
             Function::Password => password_fn::handle(lambda_request, &self.auth).await,
+            Function::Jwks => jwks_fn::handle(lambda_request, &self.discovery).await,
             Function::Todos => todos_fn::handle(lambda_request, &self.todos).await,
         };
         response.map(|body| match body {
@@ -105,6 +115,15 @@ impl Gateway {
 /// API Gateway's own `{"message": ...}` responses.
 fn gateway_message(status: StatusCode, message: &str) -> http::Response<String> {
     json_response(status, &json!({ "message": message }))
+}
+
+/// The headers plus the `x-forwarded-*` ones API Gateway adds (here the
+/// scheme is plain http).
+fn forwarded_headers(request: &IncomingRequest) -> Map<String, Value> {
+    let mut headers = headers_json(&request.headers);
+    headers.insert("x-forwarded-proto".into(), json!("http"));
+    headers.insert("x-forwarded-for".into(), json!(request.source_ip));
+    headers
 }
 
 fn headers_json(headers: &HeaderMap) -> Map<String, Value> {
@@ -171,7 +190,7 @@ pub fn http_event(request: &IncomingRequest, route_key: &str, params: &PathParam
         "routeKey": route_key,
         "rawPath": request.path,
         "rawQueryString": request.query.clone().unwrap_or_default(),
-        "headers": headers_json(&request.headers),
+        "headers": forwarded_headers(request),
         "requestContext": request_context(request, route_key),
         "pathParameters": params.iter().map(|(k, v)| (k.to_string(), json!(v))).collect::<Map<_, _>>(),
         "body": body,

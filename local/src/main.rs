@@ -53,7 +53,13 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
          -d '{{\"id\":\"alice\",\"password\":\"correct horse battery\"}}'\n"
     );
 
-    serve(Gateway::new(auth, todos), listener, shutdown_signal()).await;
+    let discovery = jwks_fn::Discovery::from_env().map_err(|e| format!("configuration: {e}"))?;
+    serve(
+        Gateway::new(auth, todos, discovery),
+        listener,
+        shutdown_signal(),
+    )
+    .await;
     tracing::info!("stopped");
     Ok(())
 }

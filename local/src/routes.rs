@@ -10,6 +10,7 @@ pub enum Function {
     Logout,
     Sessions,
     Password,
+    Jwks,
     Todos,
 }
 
@@ -24,6 +25,7 @@ impl Function {
             Function::Logout => "logout",
             Function::Sessions => "sessions",
             Function::Password => "password",
+            Function::Jwks => "jwks",
             Function::Todos => "todos",
         }
     }
@@ -69,6 +71,13 @@ pub const ROUTES: &[Route] = &[
         false,
     ),
     route("POST", "/api/auth/password", Function::Password, false),
+    route("GET", "/.well-known/jwks.json", Function::Jwks, false),
+    route(
+        "GET",
+        "/.well-known/openid-configuration",
+        Function::Jwks,
+        false,
+    ),
     route("GET", "/api/todos", Function::Todos, true),
     route("POST", "/api/todos", Function::Todos, true),
 ];

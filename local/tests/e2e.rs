@@ -84,7 +84,12 @@ impl Http {
         let status = response.status().as_u16();
         // Every answer, success or error: never cached; JSON unless empty.
         let headers = response.headers();
-        assert_eq!(headers["cache-control"], "no-store", "{method} {path}");
+        let cache = if path.starts_with("/.well-known/") {
+            "public, max-age=300"
+        } else {
+            "no-store"
+        };
+        assert_eq!(headers["cache-control"], cache, "{method} {path}");
         if status != 204 {
             assert_eq!(
                 headers["content-type"], "application/json",
@@ -340,6 +345,17 @@ async fn full_flow_over_http() {
 async fn gateway_errors_are_json() {
     let (_server, base) = start_server();
     let http = Http::new(base);
+    // Discovery is public; in the dev default (HS256) no key is published.
+    let (status, jwks) = http.call("GET", "/.well-known/jwks.json", &[], None).await;
+    assert_eq!((status, jwks), (200, json!({"keys": []})));
+    let (status, openid) = http
+        .call("GET", "/.well-known/openid-configuration", &[], None)
+        .await;
+    assert_eq!(status, 200);
+    assert!(openid["jwks_uri"]
+        .as_str()
+        .unwrap()
+        .starts_with("http://127.0.0.1:"));
     let (status, body) = http.call("GET", "/api/nothing-here", &[], None).await;
     assert_eq!((status, body["error"].as_str()), (404, Some("not_found")));
     for (method, path) in [

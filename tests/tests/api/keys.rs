@@ -345,3 +345,51 @@ async fn pyjwt_verifies_our_tokens_against_the_published_jwks() {
         assert!(stdout.contains("refused a tampered token"), "{stdout}");
     }
 }
+
+#[test]
+fn make_keygen_writes_keys_the_config_accepts() {
+    let dir = std::env::temp_dir().join(format!("tokengate-keygen-{}", uuid::Uuid::new_v4()));
+    for alg in ["EdDSA", "ES256"] {
+        let status = Command::new("bash")
+            .arg(format!(
+                "{}/../scripts/keygen.sh",
+                env!("CARGO_MANIFEST_DIR")
+            ))
+            .args([alg, dir.to_str().unwrap()])
+            .stdout(Stdio::null())
+            .status()
+            .unwrap();
+        assert!(status.success(), "{alg}");
+    }
+    let mut files: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    files.sort();
+    assert_eq!(files.len(), 4, "{files:?}");
+    for private in files
+        .iter()
+        .filter(|p| !p.to_str().unwrap().ends_with(".pub.pem"))
+    {
+        let name = private.file_name().unwrap().to_str().unwrap();
+        let alg = name.split('-').next().unwrap().to_string();
+        let pem = std::fs::read_to_string(private).unwrap();
+        let public = std::fs::read_to_string(private.with_extension("pub.pem")).unwrap();
+        let keys = tokengate::keys::KeyConfig::from_lookup(|k| match k {
+            "JWT_ALGORITHM" => Some(alg.clone()),
+            "JWT_PRIVATE_KEY" => Some(pem.clone()),
+            _ => None,
+        })
+        .unwrap_or_else(|e| panic!("{name}: {e}"));
+        // The public file is the same key: same kid once it becomes "previous".
+        let previous = tokengate::keys::KeyConfig::public_jwks_from_lookup(|k| {
+            (k == "JWT_PREVIOUS_PUBLIC_KEYS").then(|| public.clone())
+        })
+        .unwrap();
+        assert_eq!(
+            previous.keys[0].common.key_id.as_deref(),
+            Some(keys.signing.verification.kid.as_str())
+        );
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
+}

@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# `make keygen ALG=EdDSA|ES256 [OUT=keys]`: a new signing key pair for
+# JWT_ALGORITHM, as PKCS#8 PEM (private, for JWT_PRIVATE_KEY / Secrets Manager)
+# and SPKI PEM (public, for JWT_PREVIOUS_PUBLIC_KEYS after the next rotation).
+set -euo pipefail
+alg="${1:-${ALG:-EdDSA}}"
+out="${2:-${OUT:-keys}}"
+mkdir -p "$out"
+umask 077
+name="$out/$alg-$(date -u +%Y%m%dT%H%M%SZ)"
+case "$alg" in
+  EdDSA) openssl genpkey -algorithm ed25519 -out "$name.pem" ;;
+  ES256) openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "$name.pem" ;;
+  *) echo "keygen: ALG must be EdDSA or ES256, not $alg" >&2; exit 2 ;;
+esac
+openssl pkey -in "$name.pem" -pubout -out "$name.pub.pem"
+echo "private key: $name.pem   (keep secret: JWT_PRIVATE_KEY, or a Secrets Manager secret)"
+echo "public key:  $name.pub.pem"
