@@ -31,6 +31,7 @@ impl Discovery {
             .iter()
             .filter_map(|k| k.common.key_algorithm.map(|a| a.to_string()))
             .collect();
+        algorithms.sort();
         algorithms.dedup();
         Ok(Discovery {
             jwks: serde_json::to_value(&jwks).map_err(|_| ConfigError::Invalid {
