@@ -8,6 +8,8 @@ out="${2:-${OUT:-keys}}"
 mkdir -p "$out"
 umask 077
 name="$out/$alg-$(date -u +%Y%m%dT%H%M%SZ)"
+# Never overwrite a key (two runs in the same second).
+if [ -e "$name.pem" ]; then echo "keygen: $name.pem exists; run again in a second" >&2; exit 1; fi
 case "$alg" in
   EdDSA) openssl genpkey -algorithm ed25519 -out "$name.pem" ;;
   ES256) openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "$name.pem" ;;

@@ -165,6 +165,14 @@ fn iam_is_least_privilege() {
         assert_eq!(arn.value.as_str().unwrap(), "TodosTable.Arn");
     }
     assert!(todos["Properties"]["Environment"]["Variables"]["JWT_SECRET"].is_null());
+    // The private signing key only where tokens are minted.
+    let holders: BTreeSet<String> = functions(&template)
+        .into_iter()
+        .filter(|(_, r)| !r["Properties"]["Environment"]["Variables"]["JWT_PRIVATE_KEY"].is_null())
+        .map(|(name, _)| name)
+        .collect();
+    let minting = ["LoginFunction", "PasswordFunction", "RefreshFunction"];
+    assert_eq!(holders, minting.map(String::from).into());
 }
 
 #[test]
@@ -194,7 +202,7 @@ fn the_table_matches_the_store() {
         let lower = name.to_lowercase();
         if lower.contains("secret") || lower.contains("key") {
             assert!(
-                name.ends_with("SecretArn") || name.starts_with("PreviousPublic"),
+                name.ends_with("SecretArn") || name.contains("Public"),
                 "{name} would put key material in the template"
             );
             assert!(

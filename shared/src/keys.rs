@@ -1,7 +1,10 @@
 //! Which key signs tokens and which keys verify them.
 //!
-//! One current signing key (HS256 secret, Ed25519 or P-256) plus any number
-//! of verification-only keys from earlier rotations. Every key has a `kid`
+//! One current key (HS256 secret, Ed25519 or P-256) plus any number of
+//! verification-only keys from earlier (or upcoming) rotations. With
+//! EdDSA/ES256 a function that only verifies gets the current *public* key
+//! (`JWT_PUBLIC_KEY`) and cannot sign: only login, refresh and password change
+//! hold the private key. Every key has a `kid`
 //! derived from the key itself (the RFC 7638 thumbprint of its JWK, shortened),
 //! so a key keeps its `kid` when it moves from "current" to "previous" and
 //! tokens it signed keep verifying until they expire. Each key pins its own
@@ -26,19 +29,21 @@ pub struct VerificationKey {
     pub public_jwk: Option<Jwk>,
 }
 
-/// The key that signs new tokens.
+/// The private half of the current key.
 #[derive(Clone)]
 pub struct SigningKey {
     pub algorithm: Algorithm,
     pub encoding: EncodingKey,
-    pub verification: VerificationKey,
 }
 
 /// All key material, parsed and checked at cold start.
 #[derive(Clone)]
 pub struct KeyConfig {
-    pub signing: SigningKey,
-    /// Verification-only keys of earlier rotations.
+    /// The current key; new tokens carry its `kid`.
+    pub current: VerificationKey,
+    /// `None`: this function only verifies.
+    pub signing: Option<SigningKey>,
+    /// Verification-only keys of other rotations.
     pub previous: Vec<VerificationKey>,
 }
 
@@ -66,6 +71,16 @@ fn published(mut jwk: Jwk, kid: &str, algorithm: Algorithm) -> Jwk {
     jwk.common.public_key_use = Some(PublicKeyUse::Signature);
     jwk.common.key_algorithm = Some(algorithm.into());
     jwk
+}
+
+/// ES256 is P-256 only: a P-384 key must not be published as ES256.
+fn is_ed25519_or_p256(jwk: &Jwk) -> bool {
+    use jsonwebtoken::jwk::{AlgorithmParameters, EllipticCurve};
+    match &jwk.algorithm {
+        AlgorithmParameters::EllipticCurve(p) => p.curve == EllipticCurve::P256,
+        AlgorithmParameters::OctetKeyPair(p) => p.curve == EllipticCurve::Ed25519,
+        _ => false,
+    }
 }
 
 impl VerificationKey {
@@ -118,6 +133,9 @@ impl VerificationKey {
                 .map_err(|_| invalid(name, "PEM public keys (Ed25519 or P-256)"))?;
             let jwk = Jwk::from_decoding_key(&decoding, Some(algorithm))
                 .map_err(|_| invalid(name, "PEM public keys (Ed25519 or P-256)"))?;
+            if !is_ed25519_or_p256(&jwk) {
+                return Err(invalid(name, "PEM public keys (Ed25519 or P-256)"));
+            }
             keys.push(Self::public(jwk, algorithm, name)?);
         }
         Ok(keys)
@@ -126,9 +144,9 @@ impl VerificationKey {
 
 impl KeyConfig {
     /// Reads `JWT_ALGORITHM` (`HS256` default, `EdDSA`, `ES256`), then
-    /// `JWT_SECRET` (HS256) or `JWT_PRIVATE_KEY` (PKCS#8 PEM), and the
-    /// verification-only `JWT_PREVIOUS_PUBLIC_KEYS` (PEM) and
-    /// `JWT_PREVIOUS_SECRET`.
+    /// `JWT_SECRET` (HS256) or `JWT_PRIVATE_KEY` (PKCS#8 PEM) and/or
+    /// `JWT_PUBLIC_KEY` (PEM; alone: verify only), and the verification-only
+    /// `JWT_PREVIOUS_PUBLIC_KEYS` (PEM) and `JWT_PREVIOUS_SECRET`.
     pub fn from_lookup(get: impl Fn(&'static str) -> Option<String>) -> Result<Self, ConfigError> {
         let algorithm = match get("JWT_ALGORITHM").as_deref().map(str::trim) {
             None | Some("HS256") => Algorithm::HS256,
@@ -142,38 +160,20 @@ impl KeyConfig {
                 })
             }
         };
-        let signing = match algorithm {
+        let (current, signing) = match algorithm {
             Algorithm::HS256 => {
                 let secret = get("JWT_SECRET").ok_or(ConfigError::Missing("JWT_SECRET"))?;
-                let verification = VerificationKey::hmac(secret.as_bytes(), "JWT_SECRET")?;
-                SigningKey {
-                    algorithm,
-                    encoding: EncodingKey::from_secret(secret.as_bytes()),
-                    verification,
-                }
+                let current = VerificationKey::hmac(secret.as_bytes(), "JWT_SECRET")?;
+                let encoding = EncodingKey::from_secret(secret.as_bytes());
+                (
+                    current,
+                    Some(SigningKey {
+                        algorithm,
+                        encoding,
+                    }),
+                )
             }
-            _ => {
-                let pem = pem_text(
-                    &get("JWT_PRIVATE_KEY").ok_or(ConfigError::Missing("JWT_PRIVATE_KEY"))?,
-                );
-                let expected = if algorithm == Algorithm::EdDSA {
-                    "an Ed25519 private key in PKCS#8 PEM (`make keygen ALG=EdDSA`)"
-                } else {
-                    "a P-256 private key in PKCS#8 PEM (`make keygen ALG=ES256`)"
-                };
-                let encoding = match algorithm {
-                    Algorithm::EdDSA => EncodingKey::from_ed_pem(pem.as_bytes()),
-                    _ => EncodingKey::from_ec_pem(pem.as_bytes()),
-                }
-                .map_err(|_| invalid("JWT_PRIVATE_KEY", expected))?;
-                let jwk = Jwk::from_encoding_key(&encoding, algorithm)
-                    .map_err(|_| invalid("JWT_PRIVATE_KEY", expected))?;
-                SigningKey {
-                    algorithm,
-                    encoding,
-                    verification: VerificationKey::public(jwk, algorithm, "JWT_PRIVATE_KEY")?,
-                }
-            }
+            _ => Self::asymmetric(algorithm, &get)?,
         };
 
         let mut previous = match get("JWT_PREVIOUS_PUBLIC_KEYS") {
@@ -187,8 +187,73 @@ impl KeyConfig {
             )?);
         }
         // The current key wins over a previous one with the same kid.
-        previous.retain(|k| k.kid != signing.verification.kid);
-        Ok(KeyConfig { signing, previous })
+        previous.retain(|k| k.kid != current.kid);
+        Ok(KeyConfig {
+            current,
+            signing,
+            previous,
+        })
+    }
+
+    /// The current EdDSA/ES256 key: from the private key (which then signs),
+    /// or from the public key alone (verify only). Given both, they must be
+    /// the two halves of one key.
+    fn asymmetric(
+        algorithm: Algorithm,
+        get: &impl Fn(&'static str) -> Option<String>,
+    ) -> Result<(VerificationKey, Option<SigningKey>), ConfigError> {
+        let (private_expected, public_expected) = if algorithm == Algorithm::EdDSA {
+            (
+                "an Ed25519 private key in PKCS#8 PEM (`make keygen ALG=EdDSA`)",
+                "an Ed25519 public key in PEM",
+            )
+        } else {
+            (
+                "a P-256 private key in PKCS#8 PEM (`make keygen ALG=ES256`)",
+                "a P-256 public key in PEM",
+            )
+        };
+        let public = match get("JWT_PUBLIC_KEY") {
+            Some(pem) => {
+                let mut keys = VerificationKey::from_public_pems(&pem, "JWT_PUBLIC_KEY")?;
+                match (keys.pop(), keys.is_empty()) {
+                    (Some(key), true) if key.algorithm == algorithm => Some(key),
+                    _ => return Err(invalid("JWT_PUBLIC_KEY", public_expected)),
+                }
+            }
+            None => None,
+        };
+        let Some(private) = get("JWT_PRIVATE_KEY") else {
+            return match public {
+                Some(key) => Ok((key, None)),
+                None => Err(ConfigError::Missing("JWT_PRIVATE_KEY")),
+            };
+        };
+        let pem = pem_text(&private);
+        let encoding = match algorithm {
+            Algorithm::EdDSA => EncodingKey::from_ed_pem(pem.as_bytes()),
+            _ => EncodingKey::from_ec_pem(pem.as_bytes()),
+        }
+        .map_err(|_| invalid("JWT_PRIVATE_KEY", private_expected))?;
+        let jwk = Jwk::from_encoding_key(&encoding, algorithm)
+            .map_err(|_| invalid("JWT_PRIVATE_KEY", private_expected))?;
+        if !is_ed25519_or_p256(&jwk) {
+            return Err(invalid("JWT_PRIVATE_KEY", private_expected));
+        }
+        let current = VerificationKey::public(jwk, algorithm, "JWT_PRIVATE_KEY")?;
+        if public.is_some_and(|p| p.kid != current.kid) {
+            return Err(invalid(
+                "JWT_PUBLIC_KEY",
+                "the public half of JWT_PRIVATE_KEY (or unset)",
+            ));
+        }
+        Ok((
+            current,
+            Some(SigningKey {
+                algorithm,
+                encoding,
+            }),
+        ))
     }
 
     /// The published key set without reading any secret: in HS256 mode only
@@ -215,7 +280,7 @@ impl KeyConfig {
 
     /// Every key that verifies, the current one first.
     pub fn verification_keys(&self) -> impl Iterator<Item = &VerificationKey> {
-        std::iter::once(&self.signing.verification).chain(&self.previous)
+        std::iter::once(&self.current).chain(&self.previous)
     }
 
     /// The public keys, as RFC 7517 JWKs: never a private or symmetric key.
@@ -234,8 +299,9 @@ impl std::fmt::Debug for KeyConfig {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let kids: Vec<&str> = self.previous.iter().map(|k| k.kid.as_str()).collect();
         f.debug_struct("KeyConfig")
-            .field("algorithm", &self.signing.algorithm)
-            .field("kid", &self.signing.verification.kid)
+            .field("algorithm", &self.current.algorithm)
+            .field("kid", &self.current.kid)
+            .field("signs", &self.signing.is_some())
             .field("previous_kids", &kids)
             .finish()
     }
@@ -261,13 +327,14 @@ mod tests {
     #[test]
     fn hs256_is_the_default_and_never_published() {
         let k = keys(&[("JWT_SECRET", SECRET)]).unwrap();
-        assert_eq!(k.signing.algorithm, Algorithm::HS256);
-        assert_eq!(k.signing.verification.kid.len(), KID_CHARS);
+        assert_eq!(k.current.algorithm, Algorithm::HS256);
+        assert!(k.signing.is_some());
+        assert_eq!(k.current.kid.len(), KID_CHARS);
         assert!(k.jwks().keys.is_empty());
         let again = keys(&[("JWT_SECRET", SECRET)]).unwrap();
-        assert_eq!(k.signing.verification.kid, again.signing.verification.kid);
+        assert_eq!(k.current.kid, again.current.kid);
         let other = keys(&[("JWT_SECRET", &"x".repeat(32))]).unwrap();
-        assert_ne!(k.signing.verification.kid, other.signing.verification.kid);
+        assert_ne!(k.current.kid, other.current.kid);
     }
 
     #[test]
@@ -278,7 +345,7 @@ mod tests {
             let key = &jwks["keys"][0];
             assert_eq!(key["alg"], name);
             assert_eq!(key["use"], "sig");
-            assert_eq!(key["kid"], k.signing.verification.kid.as_str());
+            assert_eq!(key["kid"], k.current.kid.as_str());
             assert!(key.get("d").is_none() && key.get("k").is_none(), "{key}");
         }
     }
@@ -303,7 +370,7 @@ mod tests {
             .map(|k| k.kid.as_str())
             .collect();
         assert_eq!(kids.len(), 4, "current P-256 listed once: {kids:?}");
-        assert!(kids.contains(&current.signing.verification.kid.as_str()));
+        assert!(kids.contains(&current.current.kid.as_str()));
         // Three public keys published, the HMAC secret not.
         assert_eq!(rotated.jwks().keys.len(), 3);
     }
@@ -335,6 +402,36 @@ mod tests {
             keys(&[("JWT_ALGORITHM", "RS256"), ("JWT_SECRET", SECRET)]),
             Err(ConfigError::Invalid { .. })
         ));
+    }
+
+    #[test]
+    fn a_public_key_alone_verifies_but_cannot_sign() {
+        let signer = keys(&[("JWT_ALGORITHM", "EdDSA"), ("JWT_PRIVATE_KEY", ED_A)]).unwrap();
+        let verifier = keys(&[("JWT_ALGORITHM", "EdDSA"), ("JWT_PUBLIC_KEY", ED_A_PUB)]).unwrap();
+        assert!(verifier.signing.is_none());
+        assert_eq!(verifier.current.kid, signer.current.kid);
+        assert_eq!(verifier.jwks(), signer.jwks());
+        // Both halves given: they must match.
+        let both = [
+            ("JWT_ALGORITHM", "EdDSA"),
+            ("JWT_PRIVATE_KEY", ED_A),
+            ("JWT_PUBLIC_KEY", ED_A_PUB),
+        ];
+        assert!(keys(&both).unwrap().signing.is_some());
+        for vars in [
+            vec![
+                ("JWT_ALGORITHM", "EdDSA"),
+                ("JWT_PRIVATE_KEY", ED_A),
+                ("JWT_PUBLIC_KEY", ED_B_PUB),
+            ],
+            vec![("JWT_ALGORITHM", "EdDSA"), ("JWT_PUBLIC_KEY", P256_A_PUB)],
+            vec![("JWT_ALGORITHM", "ES256"), ("JWT_PUBLIC_KEY", ED_A_PUB)],
+        ] {
+            assert!(
+                matches!(keys(&vars), Err(ConfigError::Invalid { .. })),
+                "{vars:?}"
+            );
+        }
     }
 
     #[test]

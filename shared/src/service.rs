@@ -103,6 +103,10 @@ impl From<TokenError> for AuthError {
                 tracing::error!(error = %e, "token signing failed");
                 AuthError::Internal
             }
+            TokenError::NoSigningKey => {
+                tracing::error!("asked to mint tokens without JWT_PRIVATE_KEY");
+                AuthError::Internal
+            }
         }
     }
 }

@@ -81,6 +81,9 @@ pub enum TokenError {
     Rejected(&'static str),
     #[error("token could not be signed: {0}")]
     Signing(#[from] jsonwebtoken::errors::Error),
+    /// A verify-only function (public key only) was asked to mint.
+    #[error("this function holds no signing key (JWT_PRIVATE_KEY)")]
+    NoSigningKey,
 }
 
 /// A verification key with the validation rules pinned to its algorithm.
@@ -95,7 +98,8 @@ struct Verifier {
 pub struct TokenKeys {
     algorithm: Algorithm,
     kid: String,
-    encoding: EncodingKey,
+    /// `None` in a function that only verifies.
+    encoding: Option<EncodingKey>,
     /// By `kid`: the current key and the previous ones.
     verifiers: HashMap<String, Verifier>,
     issuer: String,
@@ -128,11 +132,11 @@ impl TokenKeys {
                 (key.kid.clone(), verifier)
             })
             .collect();
-        let signing = &config.keys.signing;
+        let current = &config.keys.current;
         TokenKeys {
-            algorithm: signing.algorithm,
-            kid: signing.verification.kid.clone(),
-            encoding: signing.encoding.clone(),
+            algorithm: current.algorithm,
+            kid: current.kid.clone(),
+            encoding: config.keys.signing.as_ref().map(|s| s.encoding.clone()),
             verifiers,
             issuer: config.issuer.clone(),
             audience: config.audience.clone(),
@@ -179,7 +183,8 @@ impl TokenKeys {
         let mut header = Header::new(self.algorithm);
         header.typ = Some(kind.typ().to_string());
         header.kid = Some(self.kid.clone());
-        let token = encode(&header, &claims, &self.encoding)?;
+        let encoding = self.encoding.as_ref().ok_or(TokenError::NoSigningKey)?;
+        let token = encode(&header, &claims, encoding)?;
         Ok(MintedToken {
             token,
             expires_at: exp,

@@ -1,7 +1,8 @@
 //! `GET /.well-known/jwks.json`: the public keys that verify tokengate's
-//! tokens (RFC 7517), for other services and API Gateway's JWT authorizer.
+//! tokens (RFC 7517), for other services.
 //! `GET /.well-known/openid-configuration`: where to find them (discovery).
-//! Public and cacheable; never a private or symmetric key.
+//! Public and cacheable; never a private or symmetric key, and this function
+//! is never given one.
 
 use http::header::{HeaderValue, CACHE_CONTROL};
 use http::StatusCode;

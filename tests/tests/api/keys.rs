@@ -127,16 +127,67 @@ async fn rotating_the_signing_key_logs_nobody_out() {
 }
 
 #[tokio::test]
+async fn verifying_functions_need_only_the_public_key() {
+    let app = TestApp::with_env(&[
+        ("JWT_ALGORITHM", "ES256"),
+        ("JWT_PRIVATE_KEY", &fixture_key("p256-a.pem")),
+    ])
+    .await;
+    app.register("alice").await;
+    let (access, _) = app.login("alice").await;
+    let verifier = app.service_with(&[
+        ("JWT_ALGORITHM", "ES256"),
+        ("JWT_PUBLIC_KEY", &fixture_key("p256-a.pub.pem")),
+    ]);
+    assert_eq!(validate_on(&verifier, &access).await, 200);
+    let decision = authorizer_fn::handle(
+        authorizer_v2_event(Some(&format!("Bearer {access}"))),
+        &verifier,
+    )
+    .await;
+    assert_eq!(decision["isAuthorized"], true);
+    // It cannot mint: a login through it fails (500), it never signs.
+    let login = login_fn::handle(
+        post(
+            "/api/auth/login",
+            &json!({"id": "alice", "password": PASSWORD}),
+        ),
+        &verifier,
+    )
+    .await;
+    assert_error(&login, 500, "internal_error");
+}
+
+#[tokio::test]
 async fn moving_from_hs256_to_eddsa_keeps_sessions() {
     let app = TestApp::new().await;
     app.register("alice").await;
-    let (access, _) = app.login("alice").await;
+    let (access, refresh) = app.login("alice").await;
     let migrated = app.service_with(&[
         ("JWT_ALGORITHM", "EdDSA"),
         ("JWT_PRIVATE_KEY", &fixture_key("ed25519-a.pem")),
         ("JWT_PREVIOUS_SECRET", TEST_SECRET),
     ]);
     assert_eq!(validate_on(&migrated, &access).await, 200);
+    // The HS256 refresh token keeps the session going: the new pair is EdDSA.
+    let response = refresh_fn::handle(
+        event(
+            "POST",
+            "/api/auth/refresh",
+            &[("refresh-token", &format!("Bearer {refresh}"))],
+            None,
+        ),
+        &migrated,
+    )
+    .await;
+    assert_eq!(response.status(), 200, "{}", body_text(&response));
+    let new_access = body_json(&response)["accessToken"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let header = jsonwebtoken::decode_header(&new_access).unwrap();
+    assert_eq!(header.alg, Algorithm::EdDSA);
+    assert_eq!(validate_on(&migrated, &new_access).await, 200);
     // Without the previous secret the HS256 token is just an unknown key.
     let strict = app.service_with(&[
         ("JWT_ALGORITHM", "EdDSA"),
@@ -238,10 +289,13 @@ async fn key_confusion_and_forged_signatures_are_refused() {
 async fn the_jwks_publishes_public_keys_only_and_is_cacheable() {
     let ed_pem = fixture_key("ed25519-a.pem");
     let previous = fixture_key("p256-a.pub.pem");
+    // The jwks function gets the public key only; secrets around must not leak.
     let keys = discovery(&[
         ("JWT_ALGORITHM", "EdDSA"),
-        ("JWT_PRIVATE_KEY", &ed_pem),
+        ("JWT_PUBLIC_KEY", &fixture_key("ed25519-a.pub.pem")),
         ("JWT_PREVIOUS_PUBLIC_KEYS", &previous),
+        ("JWT_SECRET", TEST_SECRET),
+        ("JWT_PREVIOUS_SECRET", TEST_SECRET),
         ("JWT_ISSUER", "https://auth.example.com"),
     ]);
     let response = fetch(&keys, "/.well-known/jwks.json").await;
@@ -259,6 +313,7 @@ async fn the_jwks_publishes_public_keys_only_and_is_cacheable() {
     for key in published {
         assert_eq!(key["use"], "sig");
         assert_eq!(key["kid"].as_str().map(str::len), Some(16));
+        assert_ne!(key["kty"], "oct");
         for private in ["d", "k", "p", "q"] {
             assert!(key.get(private).is_none(), "{private} in {key}");
         }
@@ -279,7 +334,10 @@ async fn the_jwks_publishes_public_keys_only_and_is_cacheable() {
     );
 
     // HS256: the secret is never published, and the function never needs it.
-    let hs = discovery(&[]);
+    let hs = discovery(&[
+        ("JWT_SECRET", TEST_SECRET),
+        ("JWT_PREVIOUS_SECRET", &"p".repeat(40)),
+    ]);
     assert_eq!(jwks_of(&hs).await, json!({"keys": []}));
     assert_error(&fetch(&hs, "/.well-known/other").await, 404, "not_found");
 }
@@ -388,7 +446,7 @@ fn make_keygen_writes_keys_the_config_accepts() {
         .unwrap();
         assert_eq!(
             previous.keys[0].common.key_id.as_deref(),
-            Some(keys.signing.verification.kid.as_str())
+            Some(keys.current.kid.as_str())
         );
     }
     std::fs::remove_dir_all(&dir).unwrap();

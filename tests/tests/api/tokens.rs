@@ -15,8 +15,7 @@ fn sign(header: Header, claims: &Value, secret: &[u8]) -> String {
 fn test_kid() -> String {
     tokengate::keys::KeyConfig::from_lookup(|k| (k == "JWT_SECRET").then(|| TEST_SECRET.into()))
         .unwrap()
-        .signing
-        .verification
+        .current
         .kid
 }
 
