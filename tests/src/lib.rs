@@ -305,20 +305,11 @@ impl TestApp {
     }
 
     pub async fn validate(&self, access: &str) -> lambda_http::Response<lambda_http::Body> {
-        validate_fn::handle(get_with_bearer("/api/auth/validate", access), &self.service).await
+        validate_with(&self.service, access).await
     }
 
     pub async fn refresh(&self, refresh: &str) -> lambda_http::Response<lambda_http::Body> {
-        refresh_fn::handle(
-            event(
-                "POST",
-                "/api/auth/refresh",
-                &[("refresh-token", &format!("Bearer {refresh}"))],
-                None,
-            ),
-            &self.service,
-        )
-        .await
+        refresh_with(&self.service, refresh).await
     }
 
     pub async fn logout(
@@ -337,6 +328,31 @@ impl TestApp {
         )
         .await
     }
+}
+
+/// `GET /api/auth/validate` on `service`.
+pub async fn validate_with(
+    service: &AuthService,
+    access: &str,
+) -> lambda_http::Response<lambda_http::Body> {
+    validate_fn::handle(get_with_bearer("/api/auth/validate", access), service).await
+}
+
+/// `POST /api/auth/refresh` (Refresh-Token header) on `service`.
+pub async fn refresh_with(
+    service: &AuthService,
+    refresh: &str,
+) -> lambda_http::Response<lambda_http::Body> {
+    refresh_fn::handle(
+        event(
+            "POST",
+            "/api/auth/refresh",
+            &[("refresh-token", &format!("Bearer {refresh}"))],
+            None,
+        ),
+        service,
+    )
+    .await
 }
 
 /// An API Gateway HTTP API (payload 2.0) event, parsed the way the Lambda

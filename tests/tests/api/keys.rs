@@ -11,10 +11,7 @@ use serde_json::{json, Value};
 use tokengate::AuthService;
 
 async fn validate_on(service: &AuthService, token: &str) -> u16 {
-    validate_fn::handle(get_with_bearer("/api/auth/validate", token), service)
-        .await
-        .status()
-        .as_u16()
+    validate_with(service, token).await.status().as_u16()
 }
 
 fn kid(token: &str) -> String {
@@ -99,16 +96,7 @@ async fn rotating_the_signing_key_logs_nobody_out() {
         ),
     ]);
     assert_eq!(validate_on(&rotated, &access).await, 200);
-    let response = refresh_fn::handle(
-        event(
-            "POST",
-            "/api/auth/refresh",
-            &[("refresh-token", &format!("Bearer {refresh}"))],
-            None,
-        ),
-        &rotated,
-    )
-    .await;
+    let response = refresh_with(&rotated, &refresh).await;
     assert_eq!(response.status(), 200, "{}", body_text(&response));
     let new_access = body_json(&response)["accessToken"]
         .as_str()
@@ -170,16 +158,7 @@ async fn moving_from_hs256_to_eddsa_keeps_sessions() {
     ]);
     assert_eq!(validate_on(&migrated, &access).await, 200);
     // The HS256 refresh token keeps the session going: the new pair is EdDSA.
-    let response = refresh_fn::handle(
-        event(
-            "POST",
-            "/api/auth/refresh",
-            &[("refresh-token", &format!("Bearer {refresh}"))],
-            None,
-        ),
-        &migrated,
-    )
-    .await;
+    let response = refresh_with(&migrated, &refresh).await;
     assert_eq!(response.status(), 200, "{}", body_text(&response));
     let new_access = body_json(&response)["accessToken"]
         .as_str()
