@@ -8,6 +8,7 @@ use tokengate_local::{serve, Gateway};
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    tokengate::password::return_hash_memory_to_the_os();
     tracing_subscriber::fmt()
         .with_env_filter(tokengate::telemetry::filter(
             tokengate::telemetry::level_from_env(),

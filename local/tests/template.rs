@@ -176,6 +176,35 @@ fn iam_is_least_privilege() {
 }
 
 #[test]
+fn the_warm_up_policy_grants_one_read_of_one_key() {
+    let template = template();
+    let policy = &template["Resources"]["ConnectionWarmUpPolicy"];
+    assert_eq!(policy["Type"], "AWS::IAM::ManagedPolicy");
+    let statements = policy["Properties"]["PolicyDocument"]["Statement"]
+        .as_sequence()
+        .unwrap();
+    assert_eq!(statements.len(), 1);
+    let statement = &statements[0];
+    assert_eq!(statement["Effect"], "Allow");
+    assert_eq!(
+        statement["Action"],
+        serde_yaml_ng::from_str::<Value>("[dynamodb:GetItem]").unwrap()
+    );
+    let keys = &statement["Condition"]["ForAllValues:StringEquals"]["dynamodb:LeadingKeys"];
+    assert_eq!(keys.as_sequence().unwrap().len(), 1);
+    assert_eq!(keys[0], tokengate::store::WARM_UP_KEY);
+    // Every function that talks to DynamoDB warms up at init; jwks does not.
+    for (name, resource) in functions(&template) {
+        let attached = resource["Properties"]["Policies"]
+            .as_sequence()
+            .into_iter()
+            .flatten()
+            .any(|p| matches!(p, Value::Tagged(t) if t.value == "ConnectionWarmUpPolicy"));
+        assert_eq!(attached, name != "JwksFunction", "{name}");
+    }
+}
+
+#[test]
 fn the_table_matches_the_store() {
     let template = template();
     let table = &template["Resources"]["AuthTable"]["Properties"];

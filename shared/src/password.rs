@@ -16,6 +16,24 @@ pub const P_COST: u32 = 1;
 /// start pays nothing for it; a test keeps its parameters in step.
 const DUMMY_HASH: &str = "$argon2id$v=19$m=19456,t=2,p=1$dG9rZW5nYXRlLWR1bW15LXNhbHQ$/YaIsqBdl3rvhjHFzXJfXeHEwrsH8qeNM2Oe9zhG5hA";
 
+/// Makes glibc give argon2's memory back to the OS after every hash.
+///
+/// Each hash or verification allocates one 19 MiB block. glibc's mmap
+/// threshold adapts upwards after such a block is freed, so later ones come
+/// from the thread's heap arena and stay there: peak RSS grew with every
+/// blocking thread that ever hashed (the password function reached 146 MiB
+/// after four invocations, 32 MiB with a fixed threshold; see BENCHMARKS.md).
+/// A fixed 1 MiB threshold maps each such block on its own and unmaps it on
+/// free. Call once, first thing in `main`, in processes that hash passwords.
+pub fn return_hash_memory_to_the_os() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: mallopt only tunes the allocator, under its own lock; it
+    // touches no memory of ours and may be called at any time.
+    unsafe {
+        libc::mallopt(libc::M_MMAP_THRESHOLD, 1 << 20);
+    }
+}
+
 #[derive(Debug, thiserror::Error)]
 #[error("password hashing failed")]
 pub struct HashError;

@@ -155,11 +155,13 @@ fn n(v: u64) -> AttributeValue {
     AttributeValue::N(v.to_string())
 }
 
-fn user_key(id: &str) -> String {
+/// The partition key of user `id`'s item.
+pub fn user_key(id: &str) -> String {
     format!("USER#{id}")
 }
 
-fn session_key(sid: &str) -> String {
+/// The partition key of session `sid`'s item.
+pub fn session_key(sid: &str) -> String {
     format!("SESSION#{sid}")
 }
 
@@ -253,6 +255,28 @@ pub async fn dynamodb_client(endpoint: Option<&str>) -> Client {
     Client::from_conf(builder.build())
 }
 
+/// The partition key the cold-start warm-up reads: no item ever has it, and
+/// the template grants each function `GetItem` on this key only.
+pub const WARM_UP_KEY: &str = "WARMUP";
+
+/// Opens the client's connection to DynamoDB during init: one `GetItem` of
+/// `key` (an item that never exists) in `table`. Resolving credentials and
+/// the endpoint, the TCP connect and the TLS handshake then happen while
+/// Lambda initialises the function, not during the first request. A failure
+/// is logged and otherwise ignored: requests still fail closed on their own.
+pub async fn warm_up(client: &Client, table: &str, key: HashMap<String, AttributeValue>) {
+    let read = client
+        .get_item()
+        .table_name(table)
+        .set_key(Some(key))
+        .send();
+    match tokio::time::timeout(Duration::from_secs(2), read).await {
+        Ok(Ok(_)) => tracing::debug!("DynamoDB connection warmed up"),
+        Ok(Err(e)) => tracing::warn!(error = %StoreError::from(e), "DynamoDB warm-up failed"),
+        Err(_) => tracing::warn!("DynamoDB warm-up timed out"),
+    }
+}
+
 /// Whether `table` exists (local set-up; on AWS the template owns tables).
 pub async fn table_exists(client: &Client, table: &str) -> Result<bool, StoreError> {
     match client.describe_table().table_name(table).send().await {
@@ -341,6 +365,16 @@ impl Store {
 
     pub fn table(&self) -> &str {
         &self.table
+    }
+
+    /// [`warm_up`] on this store's table.
+    pub async fn warm_up(&self) {
+        warm_up(
+            &self.client,
+            &self.table,
+            HashMap::from([(PK.to_string(), s(WARM_UP_KEY))]),
+        )
+        .await
     }
 
     /// Creates the table, its GSI and its TTL setting (local runs and tests;

@@ -9,8 +9,10 @@ use tokengate::AuthService;
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     tokengate::telemetry::init();
-    // Cold start: config, keys and the DynamoDB client are built once.
+    // Cold start: config, keys, validation rules and the DynamoDB client
+    // are built once, and the connection is opened before the first request.
     let service = AuthService::from_env().await?;
+    service.store().warm_up().await;
     run(service_fn(|event: LambdaEvent<Value>| {
         let service = &service;
         async move { Ok::<_, Error>(authorizer_fn::handle(event.payload, service).await) }

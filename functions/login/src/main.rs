@@ -4,8 +4,11 @@ use tokengate::AuthService;
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     tokengate::telemetry::init();
-    // Cold start: config, keys and the DynamoDB client are built once.
+    tokengate::password::return_hash_memory_to_the_os();
+    // Cold start: config, keys, validation rules and the DynamoDB client
+    // are built once, and the connection is opened before the first request.
     let service = AuthService::from_env().await?;
+    service.store().warm_up().await;
     run(service_fn(|request: Request| {
         let service = &service;
         async move { Ok::<_, Error>(login_fn::handle(request, service).await) }

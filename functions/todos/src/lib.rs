@@ -27,6 +27,15 @@ impl Todos {
         let client = tokengate::store::dynamodb_client(endpoint.as_deref()).await;
         Ok(Todos { client, table })
     }
+
+    /// [`tokengate::store::warm_up`] on the todos table (key: both halves
+    /// [`tokengate::store::WARM_UP_KEY`]).
+    pub async fn warm_up(&self) {
+        let key = tokengate::store::WARM_UP_KEY;
+        let key = [("user_id", key), ("todo_id", key)]
+            .map(|(name, value)| (name.to_string(), AttributeValue::S(value.to_string())));
+        tokengate::store::warm_up(&self.client, &self.table, key.into()).await
+    }
 }
 
 /// The caller, as the authorizer identified them. No identity: fail closed.

@@ -14,3 +14,4 @@ mod store_down;
 mod throttle;
 mod tokens;
 mod validate;
+mod warm_up;
