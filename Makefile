@@ -1,5 +1,5 @@
 # tokengate: the commands a newcomer needs.
-.PHONY: test dev deps fmt clippy package lint-template sam-build keygen
+.PHONY: test dev deps fmt clippy package lint-template sam-build keygen bench
 
 ## fmt, clippy, template lint (cfn-lint, sam validate), unit and integration tests on DynamoDB Local.
 test:
@@ -26,6 +26,10 @@ package:
 ## cfn-lint and `sam validate --lint` on template.yaml (offline; part of `make test`).
 lint-template:
 	scripts/lint-template.sh
+
+## Every benchmark (tokens, authorizer decision, cold start, load, login timing, zip sizes) into BENCHMARKS.md.
+bench:
+	scripts/bench.sh
 
 ## `sam build` into target/sam-build (reuses `make package`'s compiled artefacts).
 sam-build:

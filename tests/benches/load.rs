@@ -1,0 +1,338 @@
+//! `cargo bench -p integration-tests --bench load`
+//!
+//! Drives the local server (`tokengate-local`, the real handlers behind one
+//! HTTP port) over loopback from `LOAD_CLIENTS` (16) concurrent clients,
+//! each on its own keep-alive connection, for `LOAD_SECONDS` (10) per
+//! phase. `LOAD_PHASES` (`validate,refresh`) picks the phases:
+//!
+//! - `validate`: every client validates its own access token, over and over.
+//! - `refresh`: every client rotates its own token pair, over and over.
+//!
+//! Prints throughput, p50/p99 per route and status counts; with
+//! `BENCH_RESULTS_DIR` set, writes them as JSON too.
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use http_body_util::{BodyExt, Full};
+use hyper::body::Bytes;
+use hyper::client::conn::http1::{handshake, SendRequest};
+use hyper_util::rt::TokioIo;
+use integration_tests::*;
+use serde_json::{json, Value};
+use tokio::net::TcpStream;
+
+/// One keep-alive HTTP/1.1 connection to the server.
+struct Connection {
+    address: SocketAddr,
+    sender: Option<SendRequest<Full<Bytes>>>,
+}
+
+struct Reply {
+    status: u16,
+    body: Value,
+}
+
+impl Connection {
+    fn new(address: SocketAddr) -> Self {
+        Connection {
+            address,
+            sender: None,
+        }
+    }
+
+    async fn send(
+        &mut self,
+        method: &str,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: Option<&Value>,
+    ) -> Reply {
+        for _ in 0..3 {
+            if self.sender.is_none() {
+                let Ok(stream) = TcpStream::connect(self.address).await else {
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue;
+                };
+                let _ = stream.set_nodelay(true);
+                let (sender, connection) =
+                    handshake(TokioIo::new(stream)).await.expect("handshake");
+                tokio::spawn(connection);
+                self.sender = Some(sender);
+            }
+            let sender = self.sender.as_mut().unwrap();
+            let mut request = hyper::Request::builder()
+                .method(method)
+                .uri(path)
+                .header("host", self.address.to_string())
+                .header("content-type", "application/json");
+            for (name, value) in headers {
+                request = request.header(*name, *value);
+            }
+            let body = body.map(|b| b.to_string()).unwrap_or_default();
+            let request = request.body(Full::new(Bytes::from(body))).unwrap();
+            let result = async {
+                sender.ready().await?;
+                let response = sender.send_request(request).await?;
+                let status = response.status().as_u16();
+                let bytes = response.into_body().collect().await?.to_bytes();
+                Ok::<_, hyper::Error>((status, bytes))
+            }
+            .await;
+            match result {
+                Ok((status, bytes)) => {
+                    return Reply {
+                        status,
+                        body: serde_json::from_slice(&bytes).unwrap_or(Value::Null),
+                    }
+                }
+                // The server closed the connection: open another.
+                Err(_) => self.sender = None,
+            }
+        }
+        Reply {
+            status: 0,
+            body: Value::Null,
+        }
+    }
+}
+
+/// A running `tokengate-local`, stopped on drop.
+pub struct Server {
+    child: Child,
+    pub address: SocketAddr,
+}
+
+impl Server {
+    pub fn start(bin_dir: &std::path::Path, table: &str, env: &[(&str, &str)]) -> Self {
+        let port = free_port();
+        let binary = bin_dir.join("tokengate-local");
+        let child = Command::new(&binary)
+            .env("HOST", "127.0.0.1")
+            .env("PORT", port.to_string())
+            .env("TABLE_NAME", table)
+            .env("TODOS_TABLE_NAME", format!("{table}-todos"))
+            .env("DYNAMODB_ENDPOINT", endpoint())
+            .env("JWT_SECRET", TEST_SECRET)
+            .env("RUST_LOG", "warn")
+            .envs(env.iter().copied())
+            .stdout(Stdio::null())
+            .spawn()
+            .unwrap_or_else(|e| panic!("{}: {e}", binary.display()));
+        assert!(
+            wait_for_port(port, Duration::from_secs(30)),
+            "the server did not start"
+        );
+        Server {
+            child,
+            address: SocketAddr::from(([127, 0, 0, 1], port)),
+        }
+    }
+
+    /// Resident set size now, and its high-water mark, in KiB.
+    pub fn rss_kib(&self) -> (u64, u64) {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id()))
+            .unwrap_or_default();
+        let field = |name: &str| {
+            status
+                .lines()
+                .find_map(|l| l.strip_prefix(name))
+                .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+                .unwrap_or(0)
+        };
+        (field("VmRSS:"), field("VmHWM:"))
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Latencies and statuses per route.
+#[derive(Default)]
+struct Tally {
+    latencies: BTreeMap<&'static str, Vec<Duration>>,
+    statuses: BTreeMap<(&'static str, u16), u64>,
+}
+
+impl Tally {
+    fn record(&mut self, route: &'static str, status: u16, latency: Duration) {
+        self.latencies.entry(route).or_default().push(latency);
+        *self.statuses.entry((route, status)).or_default() += 1;
+    }
+
+    fn merge(&mut self, other: Tally) {
+        for (route, mut latencies) in other.latencies {
+            self.latencies
+                .entry(route)
+                .or_default()
+                .append(&mut latencies);
+        }
+        for (key, count) in other.statuses {
+            *self.statuses.entry(key).or_default() += count;
+        }
+    }
+}
+
+/// A user's token pair, as the client holds it.
+#[derive(Clone)]
+struct Tokens {
+    access: String,
+    refresh: String,
+}
+
+impl Tokens {
+    fn from_body(body: &Value) -> Self {
+        Tokens {
+            access: body["accessToken"]
+                .as_str()
+                .expect("accessToken")
+                .to_string(),
+            refresh: body["refreshToken"]
+                .as_str()
+                .expect("refreshToken")
+                .to_string(),
+        }
+    }
+}
+
+async fn register_and_login(connection: &mut Connection, id: &str) -> Tokens {
+    let credentials = json!({"id": id, "password": PASSWORD, "name": id});
+    let reply = connection
+        .send("POST", "/api/auth/register", &[], Some(&credentials))
+        .await;
+    assert_eq!(reply.status, 201, "register: {}", reply.body);
+    let reply = connection
+        .send("POST", "/api/auth/login", &[], Some(&credentials))
+        .await;
+    assert_eq!(reply.status, 200, "login: {}", reply.body);
+    Tokens::from_body(&reply.body)
+}
+
+async fn timed(
+    tally: &mut Tally,
+    route: &'static str,
+    request: impl std::future::Future<Output = Reply>,
+) -> Reply {
+    let started = Instant::now();
+    let reply = request.await;
+    tally.record(route, reply.status, started.elapsed());
+    reply
+}
+
+async fn validate_loop(mut connection: Connection, tokens: Tokens, until: Instant) -> Tally {
+    let mut tally = Tally::default();
+    let bearer = format!("Bearer {}", tokens.access);
+    let headers = [("authorization", bearer.as_str())];
+    while Instant::now() < until {
+        let request = connection.send("GET", "/api/auth/validate", &headers, None);
+        timed(&mut tally, "validate", request).await;
+    }
+    tally
+}
+
+async fn refresh_loop(mut connection: Connection, mut tokens: Tokens, until: Instant) -> Tally {
+    let mut tally = Tally::default();
+    while Instant::now() < until {
+        let (access, refresh) = (
+            format!("Bearer {}", tokens.access),
+            format!("Bearer {}", tokens.refresh),
+        );
+        let headers = [
+            ("authorization", access.as_str()),
+            ("refresh-token", refresh.as_str()),
+        ];
+        let request = connection.send("POST", "/api/auth/refresh", &headers, None);
+        let reply = timed(&mut tally, "refresh", request).await;
+        if reply.status == 200 {
+            tokens = Tokens::from_body(&reply.body);
+        }
+    }
+    tally
+}
+
+fn report(phase: &str, clients: usize, elapsed: Duration, mut tally: Tally) -> Value {
+    let ms = |d: Duration| d.as_secs_f64() * 1e3;
+    let mut routes = serde_json::Map::new();
+    println!("{phase}: {clients} clients, {:.1} s", elapsed.as_secs_f64());
+    println!("  route        requests    req/s      p50        p99");
+    for (route, latencies) in tally.latencies.iter_mut() {
+        let count = latencies.len();
+        let (p50, p99) = (quantile(latencies, 0.5), quantile(latencies, 0.99));
+        let rate = count as f64 / elapsed.as_secs_f64();
+        println!(
+            "  {route:<10} {count:>10} {rate:>8.0} {:>8.2} ms {:>8.2} ms",
+            ms(p50),
+            ms(p99)
+        );
+        routes.insert(
+            route.to_string(),
+            json!({"requests": count, "per_second": rate, "p50_ms": ms(p50), "p99_ms": ms(p99)}),
+        );
+    }
+    let statuses: BTreeMap<String, u64> = tally
+        .statuses
+        .iter()
+        .map(|((route, status), count)| (format!("{route} {status}"), *count))
+        .collect();
+    println!("  statuses: {statuses:?}");
+    json!({"clients": clients, "seconds": elapsed.as_secs_f64(), "routes": routes, "statuses": statuses})
+}
+
+fn env_or<T: std::str::FromStr>(name: &str, default: T) -> T {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+#[tokio::main]
+async fn main() {
+    let clients: usize = env_or("LOAD_CLIENTS", 16);
+    let seconds: u64 = env_or("LOAD_SECONDS", 10);
+    let phases: String = env_or("LOAD_PHASES", "validate,refresh".to_string());
+    let bin_dir = std::env::var("TOKENGATE_BIN_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|_| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target/release"));
+    let table = format!("tokengate-load-{}", uuid::Uuid::new_v4().simple());
+    let server = Server::start(
+        &bin_dir,
+        &table,
+        &[
+            ("LOGIN_MAX_FAILURES", "1000000"),
+            ("LOGIN_MAX_FAILURES_PER_IP", "1000000"),
+        ],
+    );
+    for phase in phases.split(',') {
+        let mut users = Vec::new();
+        for i in 0..clients {
+            let mut connection = Connection::new(server.address);
+            let tokens = register_and_login(&mut connection, &format!("{phase}-{i}")).await;
+            users.push((connection, tokens));
+        }
+        let started = Instant::now();
+        let until = started + Duration::from_secs(seconds);
+        let tasks: Vec<_> = users
+            .into_iter()
+            .map(|(connection, tokens)| match phase {
+                "validate" => tokio::spawn(validate_loop(connection, tokens, until)),
+                "refresh" => tokio::spawn(refresh_loop(connection, tokens, until)),
+                other => panic!("unknown phase {other}"),
+            })
+            .collect();
+        let mut tally = Tally::default();
+        for task in tasks {
+            tally.merge(task.await.expect("client task"));
+        }
+        let mut result = report(phase, clients, started.elapsed(), tally);
+        let (rss, peak) = server.rss_kib();
+        result["server_rss_kib"] = json!({"now": rss, "peak": peak});
+        write_bench_result(&format!("load_{phase}"), &result);
+    }
+}
