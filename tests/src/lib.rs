@@ -17,7 +17,7 @@ use aws_sdk_dynamodb::config::{
 };
 use aws_sdk_dynamodb::Client;
 use serde_json::{json, Value};
-use tokengate::store::Store;
+use tokengate::store::{Resilience, Store};
 use tokengate::{AuthService, Config};
 
 pub const TEST_SECRET: &str = "test-secret-0123456789-abcdefghijklmnopqrstuvwxyz";
@@ -132,9 +132,25 @@ impl Intercept for CallLog {
     }
 }
 
+/// Timeouts for the suite's clients. The shared DynamoDB Local serves the
+/// whole parallel suite on 2 cores, cold JVM included: a slow answer there
+/// is not the fault under test (`store_faults` tests the functions' own
+/// [`Resilience::DEFAULT`] on a DynamoDB Local of their own).
+pub const SUITE_RESILIENCE: Resilience = Resilience {
+    attempt_timeout: Duration::from_secs(10),
+    operation_timeout: Duration::from_secs(30),
+    ..Resilience::DEFAULT
+};
+
 /// A DynamoDB client for `endpoint` with fake static credentials.
 pub fn client_for(endpoint: &str, calls: CallLog) -> Client {
-    let config = aws_sdk_dynamodb::Config::builder()
+    client_with(endpoint, calls, SUITE_RESILIENCE)
+}
+
+/// [`client_for`] with the given timeouts and retries.
+pub fn client_with(endpoint: &str, calls: CallLog, resilience: Resilience) -> Client {
+    let config = resilience
+        .apply(aws_sdk_dynamodb::Config::builder())
         .behavior_version(BehaviorVersion::latest())
         .region(Region::new("us-east-1"))
         .credentials_provider(Credentials::new("local", "local", None, None, "tests"))
@@ -183,9 +199,14 @@ impl TestApp {
     }
 
     pub async fn with_env(overrides: &[(&str, &str)]) -> Self {
+        Self::on_endpoint(endpoint(), overrides).await
+    }
+
+    /// A fresh app on the DynamoDB at `endpoint` (a test's own instance).
+    pub async fn on_endpoint(endpoint: &str, overrides: &[(&str, &str)]) -> Self {
         let table = format!("tokengate-test-{}", uuid::Uuid::new_v4().simple());
         let calls = CallLog::default();
-        let client = client_for(endpoint(), calls.clone());
+        let client = client_for(endpoint, calls.clone());
         let store = Store::new(client.clone(), &table);
         store.create_table().await.expect("create test table");
         calls.take();
@@ -513,4 +534,88 @@ pub fn quantile(samples: &mut [Duration], q: f64) -> Duration {
     samples.sort_unstable();
     let rank = ((samples.len() as f64 * q).ceil() as usize).clamp(1, samples.len());
     samples[rank - 1]
+}
+
+/// A DynamoDB Local of a test's own, persisted on disk, that the test can
+/// stop, restart on the same port, freeze and thaw under running handlers.
+pub struct OwnDynamoDb {
+    port: u16,
+    dir: std::path::PathBuf,
+    child: Option<Child>,
+}
+
+impl OwnDynamoDb {
+    pub fn start() -> Self {
+        let dir = std::env::temp_dir().join(format!("tokengate-ddb-{}", uuid::Uuid::new_v4()));
+        let mut db = OwnDynamoDb {
+            port: free_port(),
+            dir,
+            child: None,
+        };
+        db.restart();
+        db
+    }
+
+    pub fn endpoint(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+
+    /// Starts (again) on the same port with the same data.
+    pub fn restart(&mut self) {
+        assert!(self.child.is_none(), "already running");
+        // The script `exec`s java: the child is the JVM itself.
+        let child = Command::new("bash")
+            .arg(repo_root().join("scripts/dynamodb-local.sh"))
+            .arg("run")
+            .arg(self.port.to_string())
+            .arg(&self.dir)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start DynamoDB Local");
+        self.child = Some(child);
+        assert!(
+            wait_for_port(self.port, Duration::from_secs(90)),
+            "DynamoDB Local did not start on port {}",
+            self.port
+        );
+    }
+
+    /// Kills the process: connections are refused until [`Self::restart`].
+    pub fn stop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
+    /// Freezes the process (SIGSTOP): connections hang, nothing answers.
+    pub fn freeze(&self) {
+        self.signal("STOP");
+    }
+
+    /// Thaws a frozen process (SIGCONT).
+    pub fn thaw(&self) {
+        self.signal("CONT");
+    }
+
+    fn signal(&self, signal: &str) {
+        let pid = self.child.as_ref().expect("running").id();
+        let status = Command::new("kill")
+            .arg(format!("-{signal}"))
+            .arg(pid.to_string())
+            .status()
+            .expect("kill");
+        assert!(status.success());
+    }
+}
+
+impl Drop for OwnDynamoDb {
+    fn drop(&mut self) {
+        if self.child.is_some() {
+            self.thaw();
+        }
+        self.stop();
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
 }

@@ -11,6 +11,7 @@ mod refresh;
 mod register;
 mod sessions;
 mod store_down;
+mod store_faults;
 mod throttle;
 mod tokens;
 mod validate;
