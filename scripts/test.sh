@@ -12,3 +12,5 @@ cargo fmt --all -- --check
 scripts/lint-template.sh
 cargo clippy --workspace --all-targets --locked -- -D warnings
 cargo test --workspace --locked
+# The API contract: schemathesis against the local server and openapi.yaml.
+scripts/schemathesis.sh

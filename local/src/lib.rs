@@ -70,7 +70,13 @@ impl Gateway {
     async fn dispatch(&self, request: IncomingRequest) -> http::Response<String> {
         let (route, params) = match routes::find(request.method.as_str(), &request.path) {
             Match::Found(route, params) => (route, params),
-            Match::WrongMethod => return error_response(&AuthError::MethodNotAllowed),
+            Match::WrongMethod(allowed) => {
+                let mut response = error_response(&AuthError::MethodNotAllowed);
+                if let Ok(value) = http::HeaderValue::from_str(&allowed.join(", ")) {
+                    response.headers_mut().insert(http::header::ALLOW, value);
+                }
+                return response;
+            }
             Match::NotFound => return error_response(&AuthError::NotFound),
         };
         let route_key = format!("{} {}", route.method, route.path);

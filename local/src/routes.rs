@@ -88,8 +88,8 @@ pub type PathParams = Vec<(&'static str, String)>;
 #[derive(Debug, PartialEq, Eq)]
 pub enum Match {
     Found(Route, PathParams),
-    /// The path exists, with other methods.
-    WrongMethod,
+    /// The path exists, with these other methods (for `Allow`).
+    WrongMethod(Vec<&'static str>),
     NotFound,
 }
 
@@ -115,19 +115,19 @@ pub fn find(method: &str, path: &str) -> Match {
         "" => "/",
         p => p,
     };
-    let mut path_known = false;
+    let mut allowed = Vec::new();
     for route in ROUTES {
         if let Some(params) = match_path(route.path, path) {
             if route.method == method {
                 return Match::Found(*route, params);
             }
-            path_known = true;
+            allowed.push(route.method);
         }
     }
-    if path_known {
-        Match::WrongMethod
-    } else {
+    if allowed.is_empty() {
         Match::NotFound
+    } else {
+        Match::WrongMethod(allowed)
     }
 }
 
@@ -149,7 +149,10 @@ mod tests {
             matches!(find("POST", "/api/auth/login"), Match::Found(r, _) if r.function == Function::Login)
         );
         assert!(matches!(find("POST", "/api/auth/login/"), Match::Found(..)));
-        assert_eq!(find("GET", "/api/auth/login"), Match::WrongMethod);
+        assert_eq!(
+            find("GET", "/api/auth/login"),
+            Match::WrongMethod(vec!["POST"])
+        );
         assert_eq!(find("GET", "/api/nothing"), Match::NotFound);
         assert!(matches!(find("GET", "/api/todos"), Match::Found(r, _) if r.protected));
     }
@@ -164,7 +167,10 @@ mod tests {
             other => panic!("{other:?}"),
         }
         assert!(matches!(find("GET", "/api/auth/sessions"), Match::Found(_, p) if p.is_empty()));
-        assert_eq!(find("GET", "/api/auth/sessions/abc"), Match::WrongMethod);
+        assert_eq!(
+            find("GET", "/api/auth/sessions/abc"),
+            Match::WrongMethod(vec!["DELETE"])
+        );
         assert_eq!(find("DELETE", "/api/auth/sessions/a/b"), Match::NotFound);
         assert_eq!(find("DELETE", "/api/auth/sessions//x"), Match::NotFound);
     }
