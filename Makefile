@@ -1,5 +1,5 @@
 # tokengate: the commands a newcomer needs.
-.PHONY: test dev deps fmt clippy package lint-template sam-build keygen bench
+.PHONY: test dev deps fmt clippy package lint-template sam-build keygen bench load
 
 ## fmt, clippy, template lint (cfn-lint, sam validate), unit and integration tests on DynamoDB Local.
 test:
@@ -30,6 +30,10 @@ lint-template:
 ## Every benchmark (tokens, authorizer decision, cold start, load, login timing, zip sizes) into BENCHMARKS.md.
 bench:
 	scripts/bench.sh
+
+## The local server under a realistic mix (30 s, 32 clients), then its invariants checked.
+load:
+	scripts/load.sh
 
 ## `sam build` into target/sam-build (reuses `make package`'s compiled artefacts).
 sam-build:

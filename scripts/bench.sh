@@ -18,12 +18,7 @@ if [ "$missing_zip" = 1 ]; then
   scripts/package.sh
 fi
 
-# One package set for the build and every run, so Cargo's feature
-# resolution (and so the build) is the same each time.
-packages=(-p integration-tests -p tokengate-local)
-for dir in functions/*/; do packages+=(-p "$(basename "$dir")"); done
-export BENCH_RESULTS_DIR="$PWD/target/bench-results"
-export TOKENGATE_BIN_DIR="$PWD/target/release"
+. scripts/bench-env.sh
 rm -rf "$BENCH_RESULTS_DIR" target/criterion
 mkdir -p "$BENCH_RESULTS_DIR"
 

@@ -7,6 +7,12 @@
 //!
 //! - `validate`: every client validates its own access token, over and over.
 //! - `refresh`: every client rotates its own token pair, over and over.
+//! - `mix` (`make load`): each client, with its own user, picks login 5 %,
+//!   validate 70 %, refresh 20 %, logout 5 % over the sessions it holds.
+//!   Afterwards it checks invariants and panics if one fails: every token
+//!   still held validates exactly when its session was not logged out, no
+//!   session item lacks its user, no 5xx, and the server's RSS stayed flat
+//!   (under 25 % growth from the end of the first quarter to the end).
 //!
 //! Prints throughput, p50/p99 per route and status counts; with
 //! `BENCH_RESULTS_DIR` set, writes them as JSON too.
@@ -257,6 +263,244 @@ async fn refresh_loop(mut connection: Connection, mut tokens: Tokens, until: Ins
     tally
 }
 
+/// A small deterministic generator (xorshift64*): the mix is reproducible
+/// per client and needs no extra crate.
+struct Dice(u64);
+
+impl Dice {
+    fn roll(&mut self, sides: u64) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d) % sides
+    }
+}
+
+/// What a `mix` client ends with: sessions it holds, sessions it ended.
+#[derive(Default)]
+struct Held {
+    live: Vec<Tokens>,
+    ended: Vec<Tokens>,
+}
+
+async fn mix_loop(
+    mut connection: Connection,
+    id: String,
+    first: Tokens,
+    seed: u64,
+    until: Instant,
+) -> (Tally, Held) {
+    let mut tally = Tally::default();
+    let mut held = Held {
+        live: vec![first],
+        ended: Vec::new(),
+    };
+    let mut dice = Dice(seed | 1);
+    let credentials = json!({"id": id, "password": PASSWORD});
+    while Instant::now() < until {
+        let roll = dice.roll(100);
+        if held.live.is_empty() || roll < 5 {
+            let request = connection.send("POST", "/api/auth/login", &[], Some(&credentials));
+            let reply = timed(&mut tally, "login", request).await;
+            if reply.status == 200 {
+                held.live.push(Tokens::from_body(&reply.body));
+            }
+            continue;
+        }
+        let pick = dice.roll(held.live.len() as u64) as usize;
+        let tokens = held.live[pick].clone();
+        let access = format!("Bearer {}", tokens.access);
+        let bearer = [("authorization", access.as_str())];
+        if roll < 75 {
+            let request = connection.send("GET", "/api/auth/validate", &bearer, None);
+            timed(&mut tally, "validate", request).await;
+        } else if roll < 95 {
+            let refresh = format!("Bearer {}", tokens.refresh);
+            let headers = [
+                ("authorization", access.as_str()),
+                ("refresh-token", refresh.as_str()),
+            ];
+            let request = connection.send("POST", "/api/auth/refresh", &headers, None);
+            let reply = timed(&mut tally, "refresh", request).await;
+            if reply.status == 200 {
+                held.live[pick] = Tokens::from_body(&reply.body);
+            }
+        } else {
+            let request = connection.send("POST", "/api/auth/logout", &bearer, None);
+            let reply = timed(&mut tally, "logout", request).await;
+            if reply.status == 200 {
+                held.ended.push(held.live.swap_remove(pick));
+            }
+        }
+    }
+    (tally, held)
+}
+
+/// Runs the `mix` phase and checks its invariants; returns its report.
+async fn mix(server: &Server, table: &str, clients: usize, seconds: u64) -> Value {
+    let mut users = Vec::new();
+    for i in 0..clients {
+        let mut connection = Connection::new(server.address);
+        let id = format!("mix-{i}");
+        let tokens = register_and_login(&mut connection, &id).await;
+        users.push((connection, id, tokens));
+    }
+    let started = Instant::now();
+    let until = started + Duration::from_secs(seconds);
+    let tasks: Vec<_> = users
+        .into_iter()
+        .enumerate()
+        .map(|(i, (connection, id, tokens))| {
+            tokio::spawn(mix_loop(
+                connection,
+                id,
+                tokens,
+                0x9e37_79b9 + i as u64,
+                until,
+            ))
+        })
+        .collect();
+    // Server memory, once a second while the clients run.
+    let mut rss = Vec::new();
+    while Instant::now() < until {
+        rss.push(server.rss_kib().0);
+        tokio::time::sleep(Duration::from_secs(1)).await;
+    }
+    let mut tally = Tally::default();
+    let mut held = Vec::new();
+    for task in tasks {
+        let (t, h) = task.await.expect("client task");
+        tally.merge(t);
+        held.push(h);
+    }
+    let elapsed = started.elapsed();
+    let server_errors: u64 = tally
+        .statuses
+        .iter()
+        .filter(|((_, status), _)| *status >= 500 || *status == 0)
+        .map(|(_, count)| count)
+        .sum();
+    let unexpected: u64 = tally
+        .statuses
+        .iter()
+        .filter(|((_, status), _)| *status != 200)
+        .map(|(_, count)| count)
+        .sum();
+    let mut result = report("mix", clients, elapsed, tally);
+
+    // Invariant 1: held tokens validate exactly when their session is live.
+    let mut checker = Connection::new(server.address);
+    let (mut live, mut ended, mut wrong) = (0, 0, Vec::new());
+    for h in &held {
+        for (tokens, expected) in h
+            .live
+            .iter()
+            .map(|t| (t, 200))
+            .chain(h.ended.iter().map(|t| (t, 401)))
+        {
+            let bearer = format!("Bearer {}", tokens.access);
+            let reply = checker
+                .send(
+                    "GET",
+                    "/api/auth/validate",
+                    &[("authorization", &bearer)],
+                    None,
+                )
+                .await;
+            if expected == 200 {
+                live += 1
+            } else {
+                ended += 1
+            }
+            if reply.status != expected {
+                wrong.push(format!(
+                    "expected {expected}, got {} {}",
+                    reply.status, reply.body
+                ));
+            }
+        }
+    }
+    // Invariant 2: every session item has its user.
+    let client = client_for(endpoint(), CallLog::default());
+    let items: Vec<_> = client
+        .scan()
+        .table_name(table)
+        .into_paginator()
+        .items()
+        .send()
+        .collect::<Result<Vec<_>, _>>()
+        .await
+        .expect("scan the table");
+    let text =
+        |item: &std::collections::HashMap<String, aws_sdk_dynamodb::types::AttributeValue>,
+         name: &str| {
+            item.get(name)
+                .and_then(|v| v.as_s().ok())
+                .cloned()
+                .unwrap_or_default()
+        };
+    let users: std::collections::HashSet<String> = items
+        .iter()
+        .map(|i| text(i, "pk"))
+        .filter(|pk| pk.starts_with("USER#"))
+        .collect();
+    let sessions: Vec<_> = items
+        .iter()
+        .filter(|i| text(i, "pk").starts_with("SESSION#"))
+        .collect();
+    let orphans = sessions
+        .iter()
+        .filter(|s| !users.contains(&format!("USER#{}", text(s, "user_id"))))
+        .count();
+    // Invariant 3: no leak. Compare the end with the end of the first quarter.
+    let quarter = rss.get(rss.len() / 4).copied().unwrap_or(0).max(1);
+    let last = rss.last().copied().unwrap_or(0);
+    let growth = (last as f64 - quarter as f64) / quarter as f64 * 100.0;
+    let peak = rss.iter().copied().max().unwrap_or(0);
+
+    println!(
+        "  invariants: {live} live tokens, {ended} logged-out tokens checked, {} wrong; \
+         {} session items, {orphans} without a user; {server_errors} server errors; \
+         {unexpected} non-200 answers",
+        wrong.len(),
+        sessions.len()
+    );
+    println!(
+        "  server RSS: {:.1} MiB after the first quarter, {:.1} MiB at the end ({growth:+.1} %), peak {:.1} MiB",
+        quarter as f64 / 1024.0,
+        last as f64 / 1024.0,
+        peak as f64 / 1024.0
+    );
+    result["invariants"] = json!({
+        "live_tokens_checked": live,
+        "ended_tokens_checked": ended,
+        "wrong": wrong.len(),
+        "session_items": sessions.len(),
+        "orphan_sessions": orphans,
+        "server_errors": server_errors,
+        "non_200": unexpected,
+    });
+    result["server_rss_kib"] =
+        json!({"after_first_quarter": quarter, "end": last, "peak": peak, "growth_pct": growth});
+    write_bench_result("load_mix", &result);
+    assert!(
+        wrong.is_empty(),
+        "tokens in the wrong state: {:?}",
+        &wrong[..wrong.len().min(5)]
+    );
+    assert_eq!(orphans, 0, "session items without a user");
+    assert_eq!(server_errors, 0, "server errors under load");
+    assert_eq!(
+        unexpected, 0,
+        "every request of the mix is on a live session"
+    );
+    assert!(
+        growth < 25.0,
+        "server RSS grew {growth:.1} % under steady load"
+    );
+    result
+}
+
 fn report(phase: &str, clients: usize, elapsed: Duration, mut tally: Tally) -> Value {
     let ms = |d: Duration| d.as_secs_f64() * 1e3;
     let mut routes = serde_json::Map::new();
@@ -310,6 +554,10 @@ async fn main() {
         ],
     );
     for phase in phases.split(',') {
+        if phase == "mix" {
+            mix(&server, &table, clients, seconds).await;
+            continue;
+        }
         let mut users = Vec::new();
         for i in 0..clients {
             let mut connection = Connection::new(server.address);
