@@ -243,22 +243,25 @@ async fn validate_loop(mut connection: Connection, tokens: Tokens, until: Instan
     tally
 }
 
+/// One timed refresh of `tokens`, replaced by the new pair on success.
+async fn rotate(connection: &mut Connection, tally: &mut Tally, tokens: &mut Tokens) {
+    let access = format!("Bearer {}", tokens.access);
+    let refresh = format!("Bearer {}", tokens.refresh);
+    let headers = [
+        ("authorization", access.as_str()),
+        ("refresh-token", refresh.as_str()),
+    ];
+    let request = connection.send("POST", "/api/auth/refresh", &headers, None);
+    let reply = timed(tally, "refresh", request).await;
+    if reply.status == 200 {
+        *tokens = Tokens::from_body(&reply.body);
+    }
+}
+
 async fn refresh_loop(mut connection: Connection, mut tokens: Tokens, until: Instant) -> Tally {
     let mut tally = Tally::default();
     while Instant::now() < until {
-        let (access, refresh) = (
-            format!("Bearer {}", tokens.access),
-            format!("Bearer {}", tokens.refresh),
-        );
-        let headers = [
-            ("authorization", access.as_str()),
-            ("refresh-token", refresh.as_str()),
-        ];
-        let request = connection.send("POST", "/api/auth/refresh", &headers, None);
-        let reply = timed(&mut tally, "refresh", request).await;
-        if reply.status == 200 {
-            tokens = Tokens::from_body(&reply.body);
-        }
+        rotate(&mut connection, &mut tally, &mut tokens).await;
     }
     tally
 }
@@ -318,16 +321,7 @@ async fn mix_loop(mut client: MixClient, until: Instant) -> (MixClient, Tally) {
             let request = connection.send("GET", "/api/auth/validate", &bearer, None);
             timed(&mut tally, "validate", request).await;
         } else if roll < 95 {
-            let refresh = format!("Bearer {}", tokens.refresh);
-            let headers = [
-                ("authorization", access.as_str()),
-                ("refresh-token", refresh.as_str()),
-            ];
-            let request = connection.send("POST", "/api/auth/refresh", &headers, None);
-            let reply = timed(&mut tally, "refresh", request).await;
-            if reply.status == 200 {
-                held.live[pick] = Tokens::from_body(&reply.body);
-            }
+            rotate(connection, &mut tally, &mut held.live[pick]).await;
         } else {
             let request = connection.send("POST", "/api/auth/logout", &bearer, None);
             let reply = timed(&mut tally, "logout", request).await;

@@ -134,16 +134,7 @@ async fn concurrent_refreshes_with_one_token_advance_exactly_one_generation() {
         let service = app.service.clone();
         let refresh = refresh.clone();
         handles.push(tokio::spawn(async move {
-            refresh_fn::handle(
-                event(
-                    "POST",
-                    "/api/auth/refresh",
-                    &[("refresh-token", &format!("Bearer {refresh}"))],
-                    None,
-                ),
-                &service,
-            )
-            .await
+            refresh_with(&service, &refresh).await
         }));
     }
     let mut pairs = Vec::new();

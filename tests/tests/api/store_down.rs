@@ -31,16 +31,7 @@ async fn every_function_answers_503_and_the_authorizer_denies() {
         )
         .await,
         validate_fn::handle(get_with_bearer("/api/auth/validate", &access), &down).await,
-        refresh_fn::handle(
-            event(
-                "POST",
-                "/api/auth/refresh",
-                &[("refresh-token", &format!("Bearer {refresh}"))],
-                None,
-            ),
-            &down,
-        )
-        .await,
+        refresh_with(&down, &refresh).await,
         logout_fn::handle(get_with_bearer("/api/auth/logout", &access), &down).await,
         logout_fn::handle(get_with_bearer("/api/auth/logout-all", &access), &down).await,
         sessions_fn::handle(get_with_bearer("/api/auth/sessions", &access), &down).await,
