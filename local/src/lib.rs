@@ -1,9 +1,11 @@
 //! A local stand-in for API Gateway (HTTP API, payload 2.0).
 //!
-//! Each HTTP request becomes the event API Gateway would send, is parsed by
-//! `lambda_http` exactly as in Lambda, and goes to the same handler function
-//! the Lambda runs. Protected routes first run the real authorizer handler,
-//! and its context reaches the function in `requestContext.authorizer.lambda`.
+//! Each HTTP request becomes the event API Gateway would send
+//! ([`gateway_events`]), is parsed by `lambda_http` exactly as in Lambda, and
+//! goes to the same handler function the Lambda runs, from the one route
+//! table ([`routes::ROUTES`]). Protected routes first run the real authorizer
+//! handler, and its context reaches the function in
+//! `requestContext.authorizer.lambda`.
 
 pub mod routes;
 
@@ -11,14 +13,13 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Instant;
 
-use base64::Engine;
 use http::{HeaderMap, Method, StatusCode};
 use lambda_http::Body;
-use serde_json::{json, Map, Value};
+use serde_json::{json, Value};
 use tokengate::http::{error_response, json_response};
-use tokengate::{AuthError, AuthService};
+use tokengate::{ApiError, AuthService};
 
-use routes::{Function, Match, PathParams};
+use routes::Match;
 
 /// API Gateway HTTP APIs accept request bodies up to 10 MB.
 pub const MAX_GATEWAY_BODY_BYTES: usize = 10 * 1024 * 1024;
@@ -71,16 +72,17 @@ impl Gateway {
         let (route, params) = match routes::find(request.method.as_str(), &request.path) {
             Match::Found(route, params) => (route, params),
             Match::WrongMethod(allowed) => {
-                let mut response = error_response(&AuthError::MethodNotAllowed);
+                let mut response = error_response(&ApiError::MethodNotAllowed);
                 if let Ok(value) = http::HeaderValue::from_str(&allowed.join(", ")) {
                     response.headers_mut().insert(http::header::ALLOW, value);
                 }
                 return response;
             }
-            Match::NotFound => return error_response(&AuthError::NotFound),
+            Match::NotFound => return error_response(&ApiError::NotFound),
         };
         let route_key = format!("{} {}", route.method, route.path);
-        let mut event = http_event(&request, &route_key, &params);
+        let described = request.describe();
+        let mut event = gateway_events::http_api_v2(&described, &route_key, &params);
 
         if route.protected {
             // API Gateway answers 401 itself when the identity source
@@ -88,29 +90,21 @@ impl Gateway {
             if !request.headers.contains_key(http::header::AUTHORIZATION) {
                 return gateway_message(StatusCode::UNAUTHORIZED, "Unauthorized");
             }
-            let decision =
-                authorizer_fn::handle(authorizer_event(&request, &route_key), &self.auth).await;
+            let authorizer_event = gateway_events::http_api_v2_authorizer(&described, &route_key);
+            let decision = authorizer_fn::handle_json(authorizer_event, &self.auth).await;
             if decision["isAuthorized"] != Value::Bool(true) {
                 return gateway_message(StatusCode::FORBIDDEN, "Forbidden");
             }
-            event["requestContext"]["authorizer"] = json!({ "lambda": decision["context"] });
+            event = gateway_events::with_lambda_authorizer(event, decision["context"].clone());
         }
 
         let lambda_request = match lambda_http::request::from_str(&event.to_string()) {
             Ok(r) => r,
-            Err(_) => return error_response(&AuthError::Internal),
+            Err(_) => {
+                return gateway_message(StatusCode::INTERNAL_SERVER_ERROR, "Internal Server Error")
+            }
         };
-        let response = match route.function {
-            Function::Register => register_fn::handle(lambda_request, &self.auth).await,
-            Function::Login => login_fn::handle(lambda_request, &self.auth).await,
-            Function::Validate => validate_fn::handle(lambda_request, &self.auth).await,
-            Function::Refresh => refresh_fn::handle(lambda_request, &self.auth).await,
-            Function::Logout => logout_fn::handle(lambda_request, &self.auth).await,
-            Function::Sessions => sessions_fn::handle(lambda_request, &self.auth).await,
-            Function::Password => password_fn::handle(lambda_request, &self.auth).await,
-            Function::Jwks => jwks_fn::handle(lambda_request, &self.discovery).await,
-            Function::Todos => todos_fn::handle(lambda_request, &self.todos).await,
-        };
+        let response = (route.handler)(self, lambda_request).await;
         response.map(|body| match body {
             Body::Text(text) => text,
             other => String::from_utf8_lossy(&other).into_owned(),
@@ -118,112 +112,23 @@ impl Gateway {
     }
 }
 
+impl IncomingRequest {
+    fn describe(&self) -> gateway_events::Request<'_> {
+        gateway_events::Request {
+            method: self.method.as_str(),
+            path: &self.path,
+            query: self.query.as_deref(),
+            headers: &self.headers,
+            body: &self.body,
+            source_ip: &self.source_ip,
+            scheme: "http",
+        }
+    }
+}
+
 /// API Gateway's own `{"message": ...}` responses.
 fn gateway_message(status: StatusCode, message: &str) -> http::Response<String> {
     json_response(status, &json!({ "message": message }))
-}
-
-/// The headers plus the `x-forwarded-*` ones API Gateway adds (here the
-/// scheme is plain http).
-fn forwarded_headers(request: &IncomingRequest) -> Map<String, Value> {
-    let mut headers = headers_json(&request.headers);
-    headers.insert("x-forwarded-proto".into(), json!("http"));
-    headers.insert("x-forwarded-for".into(), json!(request.source_ip));
-    headers
-}
-
-fn headers_json(headers: &HeaderMap) -> Map<String, Value> {
-    // HTTP APIs lowercase header names and join repeated headers with commas.
-    let mut map = Map::new();
-    for name in headers.keys() {
-        let joined = headers
-            .get_all(name)
-            .iter()
-            .filter_map(|v| v.to_str().ok())
-            .collect::<Vec<_>>()
-            .join(",");
-        map.insert(name.as_str().to_ascii_lowercase(), Value::String(joined));
-    }
-    map
-}
-
-fn request_context(request: &IncomingRequest, route_key: &str) -> Value {
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_millis() as u64)
-        .unwrap_or(0);
-    let user_agent = request
-        .headers
-        .get(http::header::USER_AGENT)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("");
-    json!({
-        "accountId": "000000000000",
-        "apiId": "local",
-        "domainName": "localhost",
-        "domainPrefix": "localhost",
-        "http": {
-            "method": request.method.as_str(),
-            "path": request.path,
-            "protocol": "HTTP/1.1",
-            "sourceIp": request.source_ip,
-            "userAgent": user_agent
-        },
-        "requestId": uuid_like(now),
-        "routeKey": route_key,
-        "stage": "$default",
-        "time": "",
-        "timeEpoch": now
-    })
-}
-
-fn uuid_like(now: u64) -> String {
-    format!("local-{now:x}")
-}
-
-/// The payload 2.0 event API Gateway sends to an integration.
-pub fn http_event(request: &IncomingRequest, route_key: &str, params: &PathParams) -> Value {
-    let (body, is_base64) = match std::str::from_utf8(&request.body) {
-        _ if request.body.is_empty() => (Value::Null, false),
-        Ok(text) => (Value::String(text.to_string()), false),
-        Err(_) => (
-            Value::String(base64::engine::general_purpose::STANDARD.encode(&request.body)),
-            true,
-        ),
-    };
-    json!({
-        "version": "2.0",
-        "routeKey": route_key,
-        "rawPath": request.path,
-        "rawQueryString": request.query.clone().unwrap_or_default(),
-        "headers": forwarded_headers(request),
-        "requestContext": request_context(request, route_key),
-        "pathParameters": params.iter().map(|(k, v)| (k.to_string(), json!(v))).collect::<Map<_, _>>(),
-        "body": body,
-        "isBase64Encoded": is_base64
-    })
-}
-
-/// The payload 2.0 REQUEST event API Gateway sends to a Lambda authorizer
-/// whose identity source is `$request.header.Authorization`.
-pub fn authorizer_event(request: &IncomingRequest, route_key: &str) -> Value {
-    let identity: Vec<&str> = request
-        .headers
-        .get(http::header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .into_iter()
-        .collect();
-    json!({
-        "version": "2.0",
-        "type": "REQUEST",
-        "routeArn": format!("arn:aws:execute-api:local:000000000000:local/$default/{}{}", request.method, request.path),
-        "identitySource": identity,
-        "routeKey": route_key,
-        "rawPath": request.path,
-        "rawQueryString": request.query.clone().unwrap_or_default(),
-        "headers": headers_json(&request.headers),
-        "requestContext": request_context(request, route_key),
-    })
 }
 
 /// Serves the gateway on `listener` until `shutdown` completes.
@@ -269,7 +174,7 @@ pub async fn serve(
                     }
                     Err(_) => {
                         tracing::info!(method = %parts.method, path = %parts.uri.path(), status = 413, "request");
-                        error_response(&AuthError::PayloadTooLarge {
+                        error_response(&ApiError::PayloadTooLarge {
                             limit: MAX_GATEWAY_BODY_BYTES,
                         })
                     }

@@ -1,85 +1,65 @@
-//! The API's routes, as the HTTP API in `template.yaml` declares them.
+//! The API's routes, as the HTTP API in `template.yaml` declares them, each
+//! with the handler that serves it: the one table the local gateway
+//! dispatches from. Tests check it against template.yaml (functions, routes,
+//! authorizer placement) and openapi.yaml (paths and methods).
 
-/// Which Lambda function serves a route.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Function {
-    Register,
-    Login,
-    Validate,
-    Refresh,
-    Logout,
-    Sessions,
-    Password,
-    Jwks,
-    Todos,
-}
+use std::future::Future;
+use std::pin::Pin;
 
-impl Function {
-    /// The crate (and template resource) name of the function.
-    pub fn crate_name(self) -> &'static str {
-        match self {
-            Function::Register => "register",
-            Function::Login => "login",
-            Function::Validate => "validate",
-            Function::Refresh => "refresh",
-            Function::Logout => "logout",
-            Function::Sessions => "sessions",
-            Function::Password => "password",
-            Function::Jwks => "jwks",
-            Function::Todos => "todos",
-        }
-    }
-}
+use lambda_http::{Body, Request, Response};
 
-#[derive(Debug, Clone, Copy)]
+use crate::Gateway;
+
+type Reply<'a> = Pin<Box<dyn Future<Output = Response<Body>> + Send + 'a>>;
+
+/// Calls the function's handler with its state from the gateway.
+pub type Handler = for<'a> fn(&'a Gateway, Request) -> Reply<'a>;
+
+#[derive(Clone, Copy)]
 pub struct Route {
     pub method: &'static str,
     pub path: &'static str,
-    pub function: Function,
+    /// The crate (and template `Binary`) of the function serving it.
+    pub function: &'static str,
     /// Runs the Lambda authorizer first, as API Gateway does.
     pub protected: bool,
+    pub handler: Handler,
 }
 
-const fn route(
-    method: &'static str,
-    path: &'static str,
-    function: Function,
-    protected: bool,
-) -> Route {
-    Route {
-        method,
-        path,
-        function,
-        protected,
+impl std::fmt::Debug for Route {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} {} -> {}", self.method, self.path, self.function)
     }
 }
 
+impl PartialEq for Route {
+    fn eq(&self, other: &Self) -> bool {
+        (self.method, self.path) == (other.method, other.path)
+    }
+}
+impl Eq for Route {}
+
+const PUBLIC: bool = false;
+const PROTECTED: bool = true;
+
 /// `/api/auth/*` functions check tokens themselves (they are the auth
-/// service); everything else sits behind the authorizer.
+/// service); everything else sits behind the authorizer. Adding a function:
+/// its crate, its template entry, its openapi entry and its line here.
+#[rustfmt::skip]
 pub const ROUTES: &[Route] = &[
-    route("POST", "/api/auth/register", Function::Register, false),
-    route("POST", "/api/auth/login", Function::Login, false),
-    route("GET", "/api/auth/validate", Function::Validate, false),
-    route("POST", "/api/auth/refresh", Function::Refresh, false),
-    route("POST", "/api/auth/logout", Function::Logout, false),
-    route("POST", "/api/auth/logout-all", Function::Logout, false),
-    route("GET", "/api/auth/sessions", Function::Sessions, false),
-    route(
-        "DELETE",
-        "/api/auth/sessions/{sessionId}",
-        Function::Sessions,
-        false,
-    ),
-    route("POST", "/api/auth/password", Function::Password, false),
-    route("GET", "/.well-known/jwks.json", Function::Jwks, false),
-    route(
-        "GET",
-        "/.well-known/openid-configuration",
-        Function::Jwks,
-        false,
-    ),
-    route("GET", "/api/todos", Function::Todos, true),
-    route("POST", "/api/todos", Function::Todos, true),
+    Route { method: "POST", path: "/api/auth/register", function: "register", protected: PUBLIC, handler: |g, r| Box::pin(register_fn::handle(r, &g.auth)) },
+    Route { method: "POST", path: "/api/auth/login", function: "login", protected: PUBLIC, handler: |g, r| Box::pin(login_fn::handle(r, &g.auth)) },
+    Route { method: "GET", path: "/api/auth/validate", function: "validate", protected: PUBLIC, handler: |g, r| Box::pin(validate_fn::handle(r, &g.auth)) },
+    Route { method: "POST", path: "/api/auth/refresh", function: "refresh", protected: PUBLIC, handler: |g, r| Box::pin(refresh_fn::handle(r, &g.auth)) },
+    Route { method: "POST", path: "/api/auth/logout", function: "logout", protected: PUBLIC, handler: |g, r| Box::pin(logout_fn::handle(r, &g.auth)) },
+    Route { method: "POST", path: "/api/auth/logout-all", function: "logout", protected: PUBLIC, handler: |g, r| Box::pin(logout_fn::handle(r, &g.auth)) },
+    Route { method: "GET", path: "/api/auth/sessions", function: "sessions", protected: PUBLIC, handler: |g, r| Box::pin(sessions_fn::handle(r, &g.auth)) },
+    Route { method: "DELETE", path: "/api/auth/sessions/{sessionId}", function: "sessions", protected: PUBLIC, handler: |g, r| Box::pin(sessions_fn::handle(r, &g.auth)) },
+    Route { method: "POST", path: "/api/auth/password", function: "password", protected: PUBLIC, handler: |g, r| Box::pin(password_fn::handle(r, &g.auth)) },
+    Route { method: "GET", path: "/.well-known/jwks.json", function: "jwks", protected: PUBLIC, handler: |g, r| Box::pin(jwks_fn::handle(r, &g.discovery)) },
+    Route { method: "GET", path: "/.well-known/openid-configuration", function: "jwks", protected: PUBLIC, handler: |g, r| Box::pin(jwks_fn::handle(r, &g.discovery)) },
+    Route { method: "GET", path: "/api/todos", function: "todos", protected: PROTECTED, handler: |g, r| Box::pin(todos_fn::handle(r, &g.todos)) },
+    Route { method: "POST", path: "/api/todos", function: "todos", protected: PROTECTED, handler: |g, r| Box::pin(todos_fn::handle(r, &g.todos)) },
 ];
 
 /// Path parameters of a matched route, by name (`{sessionId}`).
@@ -131,14 +111,6 @@ pub fn find(method: &str, path: &str) -> Match {
     }
 }
 
-impl PartialEq for Route {
-    fn eq(&self, other: &Self) -> bool {
-        (self.method, self.path, self.function, self.protected)
-            == (other.method, other.path, other.function, other.protected)
-    }
-}
-impl Eq for Route {}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -146,7 +118,7 @@ mod tests {
     #[test]
     fn matching() {
         assert!(
-            matches!(find("POST", "/api/auth/login"), Match::Found(r, _) if r.function == Function::Login)
+            matches!(find("POST", "/api/auth/login"), Match::Found(r, _) if r.function == "login")
         );
         assert!(matches!(find("POST", "/api/auth/login/"), Match::Found(..)));
         assert_eq!(
@@ -161,7 +133,7 @@ mod tests {
     fn path_parameters() {
         match find("DELETE", "/api/auth/sessions/abc-123") {
             Match::Found(route, params) => {
-                assert_eq!(route.function, Function::Sessions);
+                assert_eq!(route.function, "sessions");
                 assert_eq!(params, vec![("sessionId", "abc-123".to_string())]);
             }
             other => panic!("{other:?}"),
@@ -173,5 +145,12 @@ mod tests {
         );
         assert_eq!(find("DELETE", "/api/auth/sessions/a/b"), Match::NotFound);
         assert_eq!(find("DELETE", "/api/auth/sessions//x"), Match::NotFound);
+    }
+
+    #[test]
+    fn every_route_is_listed_once() {
+        for (i, a) in ROUTES.iter().enumerate() {
+            assert!(!ROUTES[i + 1..].contains(a), "{a:?} twice");
+        }
     }
 }

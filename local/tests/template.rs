@@ -82,7 +82,7 @@ fn routes_match_the_local_server() {
             (
                 r.method.to_string(),
                 r.path.to_string(),
-                r.function.crate_name().to_string(),
+                r.function.to_string(),
                 r.protected,
             )
         })

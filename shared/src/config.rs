@@ -1,28 +1,13 @@
 //! One `Config`, read from the environment once at cold start.
 //!
-//! Every variable is validated up front so a misconfigured function refuses to
-//! start with a clear message instead of failing on its first request.
+//! Every variable is validated up front, its range included, so a
+//! misconfigured function refuses to start with a clear message instead of
+//! failing (or overflowing) on its first request.
 
 use std::time::Duration;
 
+pub use crate::env::{ConfigError, Env};
 use crate::keys::KeyConfig;
-
-/// Shortest HS256 secret accepted (RFC 7518 §3.2: key >= hash output size).
-pub const MIN_SECRET_BYTES: usize = 32;
-
-#[derive(Debug, thiserror::Error, PartialEq, Eq)]
-pub enum ConfigError {
-    #[error("{0} is required but not set")]
-    Missing(&'static str),
-    #[error("{name} must be {expected}, got {value:?}")]
-    Invalid {
-        name: &'static str,
-        expected: &'static str,
-        value: String,
-    },
-    #[error("JWT_SECRET must be at least {MIN_SECRET_BYTES} bytes (got {0}); generate one with `openssl rand -base64 48`")]
-    SecretTooShort(usize),
-}
 
 /// Whether a new login leaves the user's other devices signed in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -38,12 +23,16 @@ pub struct Config {
     pub table_name: String,
     pub dynamodb_endpoint: Option<String>,
     /// Signing and verification keys (`JWT_ALGORITHM`, `JWT_SECRET` or
-    /// `JWT_PRIVATE_KEY`, previous keys).
+    /// `JWT_PRIVATE_KEY`/`JWT_PUBLIC_KEY`, previous keys).
     pub keys: KeyConfig,
     pub issuer: String,
     pub audience: String,
     pub access_ttl: Duration,
     pub refresh_ttl: Duration,
+    /// How long a session lives after its login or last refresh: idle for
+    /// longer, it ends. The same length as `refresh_ttl`, since a refresh
+    /// token lives exactly as long as the session it renews.
+    pub session_ttl: Duration,
     pub refresh_reuse_grace: Duration,
     pub session_mode: SessionMode,
     pub login_throttle: LoginThrottle,
@@ -60,7 +49,7 @@ pub struct LoginThrottle {
     pub window: Duration,
 }
 
-// Hand-written so the secret can never reach a log line through `{:?}`.
+// Hand-written so key material can never reach a log line through `{:?}`.
 impl std::fmt::Debug for Config {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Config")
@@ -71,6 +60,7 @@ impl std::fmt::Debug for Config {
             .field("audience", &self.audience)
             .field("access_ttl", &self.access_ttl)
             .field("refresh_ttl", &self.refresh_ttl)
+            .field("session_ttl", &self.session_ttl)
             .field("refresh_reuse_grace", &self.refresh_reuse_grace)
             .field("session_mode", &self.session_mode)
             .field("login_throttle", &self.login_throttle)
@@ -87,96 +77,96 @@ pub const DEFAULT_LOGIN_MAX_FAILURES: u64 = 5;
 pub const DEFAULT_LOGIN_MAX_FAILURES_PER_IP: u64 = 50;
 pub const DEFAULT_LOGIN_FAILURE_WINDOW_SECS: u64 = 900;
 
+/// The ranges accepted at start-up. The upper bounds keep every `now + ttl`
+/// far from overflow and every setting within what makes sense.
+pub mod limits {
+    use std::ops::RangeInclusive;
+    /// Up to a day: an access token is checked on every request anyway.
+    pub const ACCESS_TTL_SECS: RangeInclusive<u64> = 1..=86_400;
+    /// Up to a year.
+    pub const REFRESH_TTL_SECS: RangeInclusive<u64> = 1..=31_536_000;
+    /// Up to 5 minutes: a reused refresh token is a theft signal past that.
+    pub const REFRESH_REUSE_GRACE_SECS: RangeInclusive<u64> = 0..=300;
+    /// Load tests and benchmarks lift the limits out of the way: a million.
+    pub const LOGIN_MAX_FAILURES: RangeInclusive<u64> = 1..=1_000_000;
+    pub const LOGIN_MAX_FAILURES_PER_IP: RangeInclusive<u64> = 1..=1_000_000;
+    /// Up to a day.
+    pub const LOGIN_FAILURE_WINDOW_SECS: RangeInclusive<u64> = 1..=86_400;
+}
+
+/// `JWT_ISSUER`, as every function (the JWKS one included) reads it.
+pub fn issuer(env: &Env) -> String {
+    env.get("JWT_ISSUER")
+        .unwrap_or_else(|| DEFAULT_ISSUER.to_string())
+}
+
 impl Config {
     /// Reads the process environment.
     pub fn from_env() -> Result<Self, ConfigError> {
-        Self::from_lookup(|name| std::env::var(name).ok())
+        Self::read(&Env::process())
     }
 
     /// Reads configuration through `lookup`, so tests need not touch the
     /// (process-global) environment.
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
-        let get = |name: &'static str| lookup(name).filter(|v| !v.trim().is_empty());
-        let required = |name: &'static str| get(name).ok_or(ConfigError::Missing(name));
-        let seconds =
-            |name: &'static str, default: u64, min: u64| -> Result<Duration, ConfigError> {
-                match get(name) {
-                    None => Ok(Duration::from_secs(default)),
-                    Some(raw) => match raw.trim().parse::<u64>() {
-                        Ok(v) if v >= min => Ok(Duration::from_secs(v)),
-                        _ => Err(ConfigError::Invalid {
-                            name,
-                            expected: if min == 0 {
-                                "a whole number of seconds"
-                            } else {
-                                "a whole number of seconds, at least 1"
-                            },
-                            value: raw,
-                        }),
-                    },
-                }
-            };
+        Self::read(&Env::new(lookup))
+    }
 
-        let count = |name: &'static str, default: u64| -> Result<u64, ConfigError> {
-            match get(name) {
-                None => Ok(default),
-                Some(raw) => match raw.trim().parse::<u64>() {
-                    Ok(v) if v >= 1 => Ok(v),
-                    _ => Err(ConfigError::Invalid {
-                        name,
-                        expected: "a whole number, at least 1",
-                        value: raw,
-                    }),
-                },
-            }
-        };
-
-        let keys = KeyConfig::from_lookup(get)?;
-        let access_ttl = seconds("ACCESS_TOKEN_TTL_SECS", DEFAULT_ACCESS_TTL_SECS, 1)?;
-        let refresh_ttl = seconds("REFRESH_TOKEN_TTL_SECS", DEFAULT_REFRESH_TTL_SECS, 1)?;
+    pub fn read(env: &Env) -> Result<Self, ConfigError> {
+        let keys = KeyConfig::read(env)?;
+        let access_ttl = env.seconds(
+            "ACCESS_TOKEN_TTL_SECS",
+            DEFAULT_ACCESS_TTL_SECS,
+            limits::ACCESS_TTL_SECS,
+        )?;
+        let refresh_ttl = env.seconds(
+            "REFRESH_TOKEN_TTL_SECS",
+            DEFAULT_REFRESH_TTL_SECS,
+            limits::REFRESH_TTL_SECS,
+        )?;
         if refresh_ttl < access_ttl {
             return Err(ConfigError::Invalid {
                 name: "REFRESH_TOKEN_TTL_SECS",
-                expected: "at least ACCESS_TOKEN_TTL_SECS",
+                expected: "at least ACCESS_TOKEN_TTL_SECS".to_string(),
                 value: refresh_ttl.as_secs().to_string(),
             });
         }
-        let session_mode = match get("SESSION_MODE").as_deref().map(str::trim) {
-            None | Some("multi") => SessionMode::Multi,
-            Some("single") => SessionMode::Single,
-            Some(other) => {
-                return Err(ConfigError::Invalid {
-                    name: "SESSION_MODE",
-                    expected: "`multi` or `single`",
-                    value: other.to_string(),
-                })
-            }
+        let session_mode = match env.choice("SESSION_MODE", &["multi", "single"])? {
+            "single" => SessionMode::Single,
+            _ => SessionMode::Multi,
         };
-
         Ok(Config {
-            table_name: required("TABLE_NAME")?,
-            dynamodb_endpoint: get("DYNAMODB_ENDPOINT"),
+            table_name: env.required("TABLE_NAME")?,
+            dynamodb_endpoint: env.get("DYNAMODB_ENDPOINT"),
             keys,
-            issuer: get("JWT_ISSUER").unwrap_or_else(|| DEFAULT_ISSUER.to_string()),
-            audience: get("JWT_AUDIENCE").unwrap_or_else(|| DEFAULT_AUDIENCE.to_string()),
+            issuer: issuer(env),
+            audience: env
+                .get("JWT_AUDIENCE")
+                .unwrap_or_else(|| DEFAULT_AUDIENCE.to_string()),
             access_ttl,
             refresh_ttl,
-            refresh_reuse_grace: seconds(
+            session_ttl: refresh_ttl,
+            refresh_reuse_grace: env.seconds(
                 "REFRESH_REUSE_GRACE_SECS",
                 DEFAULT_REFRESH_REUSE_GRACE_SECS,
-                0,
+                limits::REFRESH_REUSE_GRACE_SECS,
             )?,
             session_mode,
             login_throttle: LoginThrottle {
-                max_failures_per_user: count("LOGIN_MAX_FAILURES", DEFAULT_LOGIN_MAX_FAILURES)?,
-                max_failures_per_ip: count(
+                max_failures_per_user: env.number(
+                    "LOGIN_MAX_FAILURES",
+                    DEFAULT_LOGIN_MAX_FAILURES,
+                    limits::LOGIN_MAX_FAILURES,
+                )?,
+                max_failures_per_ip: env.number(
                     "LOGIN_MAX_FAILURES_PER_IP",
                     DEFAULT_LOGIN_MAX_FAILURES_PER_IP,
+                    limits::LOGIN_MAX_FAILURES_PER_IP,
                 )?,
-                window: seconds(
+                window: env.seconds(
                     "LOGIN_FAILURE_WINDOW_SECS",
                     DEFAULT_LOGIN_FAILURE_WINDOW_SECS,
-                    1,
+                    limits::LOGIN_FAILURE_WINDOW_SECS,
                 )?,
             },
         })
@@ -186,6 +176,7 @@ impl Config {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::keys::MIN_SECRET_BYTES;
     use std::collections::HashMap;
 
     fn config(vars: &[(&str, &str)]) -> Result<Config, ConfigError> {
@@ -203,6 +194,7 @@ mod tests {
         let c = config(&[("TABLE_NAME", "t"), ("JWT_SECRET", SECRET)]).unwrap();
         assert_eq!(c.access_ttl, Duration::from_secs(900));
         assert_eq!(c.refresh_ttl, Duration::from_secs(604_800));
+        assert_eq!(c.session_ttl, c.refresh_ttl);
         assert_eq!(c.refresh_reuse_grace, Duration::from_secs(10));
         assert_eq!(c.issuer, "tokengate");
         assert_eq!(c.session_mode, SessionMode::Multi);
@@ -221,7 +213,10 @@ mod tests {
     fn refuses_short_secret_and_missing_vars() {
         assert_eq!(
             config(&[("TABLE_NAME", "t"), ("JWT_SECRET", "short")]).unwrap_err(),
-            ConfigError::SecretTooShort(5)
+            ConfigError::SecretTooShort {
+                got: 5,
+                min: MIN_SECRET_BYTES
+            }
         );
         assert_eq!(
             config(&[("TABLE_NAME", "t")]).unwrap_err(),
@@ -234,28 +229,40 @@ mod tests {
     }
 
     #[test]
-    fn rejects_bad_numbers_and_modes() {
+    fn rejects_bad_numbers_modes_and_out_of_range_values() {
         let base = [("TABLE_NAME", "t"), ("JWT_SECRET", SECRET)];
         for (k, v) in [
             ("ACCESS_TOKEN_TTL_SECS", "abc"),
             ("ACCESS_TOKEN_TTL_SECS", "0"),
+            ("ACCESS_TOKEN_TTL_SECS", "86401"),
             ("REFRESH_TOKEN_TTL_SECS", "-1"),
             ("REFRESH_TOKEN_TTL_SECS", "60"),
+            // Once overflowed `now + ttl` on the first login.
+            ("REFRESH_TOKEN_TTL_SECS", "18446744073709551615"),
+            ("REFRESH_TOKEN_TTL_SECS", "31536001"),
+            ("REFRESH_REUSE_GRACE_SECS", "301"),
             ("SESSION_MODE", "both"),
             ("LOGIN_MAX_FAILURES", "0"),
+            ("LOGIN_MAX_FAILURES", "1000001"),
             ("LOGIN_MAX_FAILURES_PER_IP", "many"),
             ("LOGIN_FAILURE_WINDOW_SECS", "0"),
+            ("LOGIN_FAILURE_WINDOW_SECS", "86401"),
         ] {
             let mut vars = base.to_vec();
             vars.push((k, v));
-            assert!(
-                matches!(config(&vars), Err(ConfigError::Invalid { .. })),
-                "{k}={v}"
-            );
+            let err = config(&vars).unwrap_err();
+            assert!(matches!(err, ConfigError::Invalid { .. }), "{k}={v}");
+            assert!(err.to_string().starts_with(k), "{err}");
         }
         let mut strict = base.to_vec();
         strict.push(("REFRESH_REUSE_GRACE_SECS", "0"));
         assert_eq!(config(&strict).unwrap().refresh_reuse_grace, Duration::ZERO);
+        let mut longest = base.to_vec();
+        longest.extend([
+            ("ACCESS_TOKEN_TTL_SECS", "86400"),
+            ("REFRESH_TOKEN_TTL_SECS", "31536000"),
+        ]);
+        assert!(config(&longest).is_ok());
     }
 
     #[test]

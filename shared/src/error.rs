@@ -1,29 +1,25 @@
-//! The one error type of the domain, and its one mapping to HTTP.
+//! The domain's error: what went wrong, in words a client may read.
 //!
-//! Messages are written for clients: they never carry a token, a password,
-//! an SDK error or a table name. Internal detail goes to the log (without
-//! secrets) where the error is created.
+//! It knows nothing of HTTP: [`crate::http`] maps it to statuses and headers
+//! in one place. Messages never carry a token, a password, an SDK error or a
+//! table name; the cause of a server-side failure is kept as its `source`
+//! and logged once, where the response is made.
 
-use http::StatusCode;
+use crate::rules::Rejection;
+use crate::store::StoreError;
 
 #[derive(Debug, thiserror::Error)]
 pub enum AuthError {
-    /// A field failed validation; the message names the field.
+    /// A field failed validation; the message names the field, never its value.
     #[error("{0}")]
     InvalidInput(String),
-    #[error("request body must be a JSON object")]
-    MalformedBody,
-    #[error("request body is larger than {limit} bytes")]
-    PayloadTooLarge { limit: usize },
     /// Unknown user or wrong password: one answer for both.
     #[error("invalid id or password")]
     InvalidCredentials,
-    /// No bearer token where one is required.
-    #[error("a bearer token is required")]
-    MissingToken,
-    /// A token was sent but cannot be accepted, whatever the reason.
+    /// A token was presented but cannot be accepted; `reason` is for the log
+    /// only, the client sees one message whatever it is.
     #[error("the token is invalid, expired or revoked")]
-    InvalidToken,
+    InvalidToken { reason: Rejection },
     /// Too many failed logins for this account or source: retry later.
     #[error("too many failed attempts, retry later")]
     TooManyAttempts { retry_after_secs: u64 },
@@ -35,62 +31,73 @@ pub enum AuthError {
     SessionNotFound,
     #[error("a user with this id already exists")]
     UserExists,
-    #[error("no such route")]
-    NotFound,
-    #[error("method not allowed")]
-    MethodNotAllowed,
     /// DynamoDB did not answer or failed; the caller may retry.
     #[error("the service is temporarily unavailable, retry shortly")]
-    Unavailable,
+    Unavailable(#[source] StoreError),
     #[error("internal error")]
-    Internal,
+    Internal(#[source] InternalError),
+}
+
+/// What broke inside, for the log.
+#[derive(Debug, thiserror::Error)]
+pub enum InternalError {
+    #[error("stored item is malformed")]
+    Store(#[source] StoreError),
+    #[error("token signing failed")]
+    Signing(#[source] jsonwebtoken::errors::Error),
+    #[error("asked to mint tokens without a signing key (JWT_PRIVATE_KEY)")]
+    NoSigningKey,
+    #[error("password hashing failed")]
+    Hashing,
+    #[error("a blocking task failed")]
+    Task(#[source] tokio::task::JoinError),
 }
 
 impl AuthError {
-    pub fn status(&self) -> StatusCode {
-        match self {
-            AuthError::InvalidInput(_) | AuthError::MalformedBody => StatusCode::BAD_REQUEST,
-            AuthError::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
-            AuthError::InvalidCredentials | AuthError::MissingToken | AuthError::InvalidToken => {
-                StatusCode::UNAUTHORIZED
+    pub fn invalid_token(reason: Rejection) -> Self {
+        AuthError::InvalidToken { reason }
+    }
+}
+
+impl From<StoreError> for AuthError {
+    fn from(err: StoreError) -> Self {
+        match err {
+            StoreError::Unavailable(_) => AuthError::Unavailable(err),
+            // `AlreadyExists` is an answer the caller expected and matched
+            // first; reaching here means a write collided where none can.
+            StoreError::Corrupt(_) | StoreError::AlreadyExists => {
+                AuthError::Internal(InternalError::Store(err))
             }
-            AuthError::TooManyAttempts { .. } => StatusCode::TOO_MANY_REQUESTS,
-            AuthError::WrongCurrentPassword => StatusCode::FORBIDDEN,
-            AuthError::UserExists => StatusCode::CONFLICT,
-            AuthError::NotFound | AuthError::SessionNotFound => StatusCode::NOT_FOUND,
-            AuthError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
-            AuthError::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
-            AuthError::Internal => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
+}
 
-    /// Stable machine-readable code for the `error` field.
-    pub fn code(&self) -> &'static str {
-        match self {
-            AuthError::InvalidInput(_) => "invalid_request",
-            AuthError::MalformedBody => "invalid_json",
-            AuthError::PayloadTooLarge { .. } => "payload_too_large",
-            AuthError::InvalidCredentials => "invalid_credentials",
-            AuthError::MissingToken => "missing_token",
-            AuthError::InvalidToken => "invalid_token",
-            AuthError::TooManyAttempts { .. } => "too_many_attempts",
-            AuthError::WrongCurrentPassword => "invalid_current_password",
-            AuthError::SessionNotFound => "session_not_found",
-            AuthError::UserExists => "user_exists",
-            AuthError::NotFound => "not_found",
-            AuthError::MethodNotAllowed => "method_not_allowed",
-            AuthError::Unavailable => "service_unavailable",
-            AuthError::Internal => "internal_error",
-        }
+impl From<InternalError> for AuthError {
+    fn from(err: InternalError) -> Self {
+        AuthError::Internal(err)
     }
+}
 
-    /// RFC 6750 §3: the challenge for a 401. `error="invalid_token"` only
-    /// when a token was actually presented.
-    pub fn www_authenticate(&self) -> Option<&'static str> {
-        match self {
-            AuthError::MissingToken => Some(r#"Bearer realm="tokengate""#),
-            AuthError::InvalidToken => Some(r#"Bearer realm="tokengate", error="invalid_token""#),
-            _ => None,
+/// `err` and its sources, `: `-separated, by `Display` only: an SDK error's
+/// `Debug` can hold whole items (password hashes), its `Display` never does.
+pub fn display_chain(err: &(dyn std::error::Error + 'static)) -> String {
+    let mut text = err.to_string();
+    let mut source = err.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
+}
+
+impl From<crate::token::TokenError> for AuthError {
+    fn from(err: crate::token::TokenError) -> Self {
+        use crate::token::TokenError;
+        match err {
+            TokenError::Rejected(why) => AuthError::invalid_token(Rejection::Token(why)),
+            TokenError::Signing(e) => AuthError::Internal(InternalError::Signing(e)),
+            TokenError::NoSigningKey => AuthError::Internal(InternalError::NoSigningKey),
         }
     }
 }

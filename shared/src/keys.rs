@@ -14,7 +14,10 @@
 use jsonwebtoken::jwk::{Jwk, JwkSet, PublicKeyUse, ThumbprintHash};
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey};
 
-use crate::config::{ConfigError, MIN_SECRET_BYTES};
+use crate::env::{ConfigError, Env};
+
+/// Shortest HS256 secret accepted (RFC 7518 §3.2: key >= hash output size).
+pub const MIN_SECRET_BYTES: usize = 32;
 
 /// Characters of the JWK thumbprint kept as `kid` (96 bits).
 const KID_CHARS: usize = 16;
@@ -49,11 +52,7 @@ pub struct KeyConfig {
 
 fn invalid(name: &'static str, expected: &'static str) -> ConfigError {
     // Never echo key material back: the value is replaced.
-    ConfigError::Invalid {
-        name,
-        expected,
-        value: "<redacted>".to_string(),
-    }
+    ConfigError::redacted(name, expected)
 }
 
 /// PEM from an environment variable, where newlines may arrive as `\n`.
@@ -87,7 +86,10 @@ impl VerificationKey {
     fn hmac(secret: &[u8], name: &'static str) -> Result<Self, ConfigError> {
         if secret.len() < MIN_SECRET_BYTES {
             return Err(if name == "JWT_SECRET" {
-                ConfigError::SecretTooShort(secret.len())
+                ConfigError::SecretTooShort {
+                    got: secret.len(),
+                    min: MIN_SECRET_BYTES,
+                }
             } else {
                 invalid(name, "at least 32 bytes")
             });
@@ -142,24 +144,25 @@ impl VerificationKey {
     }
 }
 
+/// `JWT_ALGORITHM`: `HS256` (default), `EdDSA` or `ES256`.
+fn algorithm(env: &Env) -> Result<Algorithm, ConfigError> {
+    Ok(
+        match env.choice("JWT_ALGORITHM", &["HS256", "EdDSA", "ES256"])? {
+            "EdDSA" => Algorithm::EdDSA,
+            "ES256" => Algorithm::ES256,
+            _ => Algorithm::HS256,
+        },
+    )
+}
+
 impl KeyConfig {
     /// Reads `JWT_ALGORITHM` (`HS256` default, `EdDSA`, `ES256`), then
     /// `JWT_SECRET` (HS256) or `JWT_PRIVATE_KEY` (PKCS#8 PEM) and/or
     /// `JWT_PUBLIC_KEY` (PEM; alone: verify only), and the verification-only
     /// `JWT_PREVIOUS_PUBLIC_KEYS` (PEM) and `JWT_PREVIOUS_SECRET`.
-    pub fn from_lookup(get: impl Fn(&'static str) -> Option<String>) -> Result<Self, ConfigError> {
-        let algorithm = match get("JWT_ALGORITHM").as_deref().map(str::trim) {
-            None | Some("HS256") => Algorithm::HS256,
-            Some("EdDSA") => Algorithm::EdDSA,
-            Some("ES256") => Algorithm::ES256,
-            Some(other) => {
-                return Err(ConfigError::Invalid {
-                    name: "JWT_ALGORITHM",
-                    expected: "`HS256`, `EdDSA` or `ES256`",
-                    value: other.to_string(),
-                })
-            }
-        };
+    pub fn read(env: &Env) -> Result<Self, ConfigError> {
+        let get = |name: &'static str| env.get(name);
+        let algorithm = algorithm(env)?;
         let (current, signing) = match algorithm {
             Algorithm::HS256 => {
                 let secret = get("JWT_SECRET").ok_or(ConfigError::Missing("JWT_SECRET"))?;
@@ -193,6 +196,11 @@ impl KeyConfig {
             signing,
             previous,
         })
+    }
+
+    /// For tests: [`KeyConfig::read`] through `lookup`.
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        Self::read(&Env::new(lookup))
     }
 
     /// The current EdDSA/ES256 key: from the private key (which then signs),
@@ -259,12 +267,10 @@ impl KeyConfig {
     /// The published key set without reading any secret: in HS256 mode only
     /// the previous public keys (a symmetric key is never published), else
     /// the current key's public half as well. For the JWKS function.
-    pub fn public_jwks_from_lookup(
-        get: impl Fn(&'static str) -> Option<String>,
-    ) -> Result<JwkSet, ConfigError> {
-        match get("JWT_ALGORITHM").as_deref().map(str::trim) {
-            None | Some("HS256") => {
-                let previous = match get("JWT_PREVIOUS_PUBLIC_KEYS") {
+    pub fn public_jwks(env: &Env) -> Result<JwkSet, ConfigError> {
+        match algorithm(env)? {
+            Algorithm::HS256 => {
+                let previous = match env.get("JWT_PREVIOUS_PUBLIC_KEYS") {
                     Some(pems) => {
                         VerificationKey::from_public_pems(&pems, "JWT_PREVIOUS_PUBLIC_KEYS")?
                     }
@@ -274,7 +280,7 @@ impl KeyConfig {
                     keys: previous.into_iter().filter_map(|k| k.public_jwk).collect(),
                 })
             }
-            _ => Ok(Self::from_lookup(get)?.jwks()),
+            _ => Ok(Self::read(env)?.jwks()),
         }
     }
 
@@ -438,7 +444,7 @@ mod tests {
     fn the_public_set_needs_no_secret() {
         let map: HashMap<&str, String> =
             HashMap::from([("JWT_PREVIOUS_PUBLIC_KEYS", ED_A_PUB.to_string())]);
-        let jwks = KeyConfig::public_jwks_from_lookup(|k| map.get(k).cloned()).unwrap();
+        let jwks = KeyConfig::public_jwks(&Env::new(|k| map.get(k).cloned())).unwrap();
         assert_eq!(jwks.keys.len(), 1);
     }
 }

@@ -6,9 +6,8 @@
 //! a distinct `token_use` claim *and* a distinct `typ` header, both checked,
 //! so neither kind is ever accepted in place of the other.
 
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
-
 use std::collections::HashMap;
+use std::time::Duration;
 
 use jsonwebtoken::{
     decode, decode_header, encode, Algorithm, DecodingKey, EncodingKey, Header, Validation,
@@ -115,9 +114,10 @@ impl TokenKeys {
             validation.set_required_spec_claims(&["exp", "nbf", "iat", "iss", "aud", "sub"]);
             validation.set_issuer(&[&config.issuer]);
             validation.set_audience(&[&config.audience]);
-            validation.validate_exp = true;
-            validation.validate_nbf = true;
-            validation.leeway = LEEWAY_SECS;
+            // Required above, but judged against the injected clock below
+            // (`within_lifetime`), not the library's own reading of it.
+            validation.validate_exp = false;
+            validation.validate_nbf = false;
             validation
         };
         let verifiers = config
@@ -192,9 +192,9 @@ impl TokenKeys {
     }
 
     /// Verifies signature, algorithm, `iss`, `aud`, `exp`, `nbf` and that the
-    /// token is of `kind`. Says nothing yet about revocation: that is the
-    /// store's half of the decision.
-    pub fn verify(&self, kind: TokenKind, token: &str) -> Result<Claims, TokenError> {
+    /// token is of `kind`, at `now`. Says nothing yet about revocation: that
+    /// is the store's half of the decision.
+    pub fn verify(&self, kind: TokenKind, token: &str, now: u64) -> Result<Claims, TokenError> {
         if token.len() > MAX_TOKEN_BYTES {
             return Err(TokenError::Rejected("oversize"));
         }
@@ -213,29 +213,23 @@ impl TokenKeys {
         if data.header.typ.as_deref() != Some(kind.typ()) || data.claims.token_use != kind {
             return Err(TokenError::Rejected("wrong token use"));
         }
+        if !within_lifetime(data.claims.nbf, data.claims.exp, now) {
+            return Err(TokenError::Rejected("expired or not yet valid"));
+        }
         Ok(data.claims)
     }
 }
 
-/// Seconds since the Unix epoch.
-pub fn now_secs() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or(0)
-}
-
-/// Milliseconds since the Unix epoch.
-pub fn now_millis() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_millis() as u64)
-        .unwrap_or(0)
+/// Whether a token with `nbf` and `exp` is usable at `now`, with
+/// [`LEEWAY_SECS`] of clock skew either side (as RFC 7519 allows).
+pub fn within_lifetime(nbf: u64, exp: u64, now: u64) -> bool {
+    nbf <= now.saturating_add(LEEWAY_SECS) && exp >= now.saturating_sub(LEEWAY_SECS)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::clock::now_secs;
     use crate::config::Config;
 
     fn keys() -> TokenKeys {
@@ -265,7 +259,7 @@ mod tests {
             .mint(TokenKind::Access, session(), now, u64::MAX)
             .unwrap();
         assert_eq!(minted.expires_at, now + 900);
-        let claims = keys.verify(TokenKind::Access, &minted.token).unwrap();
+        let claims = keys.verify(TokenKind::Access, &minted.token, now).unwrap();
         assert_eq!(claims.sub, "alice");
         assert_eq!(claims.sid, "s-1");
         assert_eq!((claims.gen, claims.ver), (3, 7));
@@ -283,9 +277,9 @@ mod tests {
         let refresh = keys
             .mint(TokenKind::Refresh, session(), now, u64::MAX)
             .unwrap();
-        assert!(keys.verify(TokenKind::Refresh, &access.token).is_err());
-        assert!(keys.verify(TokenKind::Access, &refresh.token).is_err());
-        assert!(keys.verify(TokenKind::Refresh, &refresh.token).is_ok());
+        assert!(keys.verify(TokenKind::Refresh, &access.token, now).is_err());
+        assert!(keys.verify(TokenKind::Access, &refresh.token, now).is_err());
+        assert!(keys.verify(TokenKind::Refresh, &refresh.token, now).is_ok());
     }
 
     #[test]
@@ -298,8 +292,8 @@ mod tests {
         let b = keys
             .mint(TokenKind::Access, session(), now, u64::MAX)
             .unwrap();
-        let ja = keys.verify(TokenKind::Access, &a.token).unwrap().jti;
-        let jb = keys.verify(TokenKind::Access, &b.token).unwrap().jti;
+        let ja = keys.verify(TokenKind::Access, &a.token, now).unwrap().jti;
+        let jb = keys.verify(TokenKind::Access, &b.token, now).unwrap().jti;
         assert_ne!(ja, jb);
     }
 
@@ -314,11 +308,29 @@ mod tests {
     }
 
     #[test]
+    fn lifetime_is_judged_at_the_given_time_with_leeway() {
+        let keys = keys();
+        let now = 1_800_000_000;
+        let token = keys
+            .mint(TokenKind::Access, session(), now, u64::MAX)
+            .unwrap()
+            .token;
+        let at = |t| keys.verify(TokenKind::Access, &token, t);
+        assert!(at(now).is_ok());
+        assert!(at(now - LEEWAY_SECS).is_ok(), "a clock slightly behind");
+        assert!(at(now - LEEWAY_SECS - 1).is_err(), "not yet valid");
+        assert!(at(now + 900 + LEEWAY_SECS).is_ok());
+        assert!(at(now + 900 + LEEWAY_SECS + 1).is_err(), "expired");
+        assert!(within_lifetime(10, 20, 0));
+        assert!(!within_lifetime(10, 20, 31));
+    }
+
+    #[test]
     fn oversize_tokens_are_refused_before_parsing() {
         let keys = keys();
         let huge = "a".repeat(MAX_TOKEN_BYTES + 1);
         assert!(matches!(
-            keys.verify(TokenKind::Access, &huge),
+            keys.verify(TokenKind::Access, &huge, 0),
             Err(TokenError::Rejected("oversize"))
         ));
     }

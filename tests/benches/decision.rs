@@ -30,7 +30,7 @@ async fn main() {
     let decision = || async {
         let started = Instant::now();
         let event: Value = serde_json::from_str(&event).expect("event JSON");
-        let response = authorizer_fn::handle(event, &app.service).await;
+        let response = authorizer_fn::handle_json(event, &app.service).await;
         let bytes = serde_json::to_vec(&response).expect("response JSON");
         let elapsed = started.elapsed();
         assert!(response["isAuthorized"] == json!(true), "{response}");

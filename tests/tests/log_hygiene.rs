@@ -73,7 +73,7 @@ async fn no_secret_reaches_the_logs() {
     // Reuse inside the grace, then a forged and a garbage token.
     assert_eq!(app.refresh(&refresh).await.status(), 200);
     assert_eq!(app.validate("garbage.token.here").await.status(), 401);
-    let decision = authorizer_fn::handle(
+    let decision = authorizer_fn::handle_json(
         authorizer_v2_event(Some(&format!("Bearer {rotated_access}"))),
         &app.service,
     )

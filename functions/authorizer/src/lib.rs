@@ -4,98 +4,119 @@
 //! - HTTP API, payload 2.0, simple responses: `{"isAuthorized", "context"}`.
 //! - REST API `TOKEN` and `REQUEST` authorizers: an IAM policy on the method.
 //!
-//! Protected functions read the caller from the authorizer context
-//! (`requestContext.authorizer.lambda` on an HTTP API): `userId`, `seq`,
-//! `sessionId`. Anything unexpected is a deny; the token is never logged.
+//! On allow, the context is [`tokengate::Caller::context`]: the caller
+//! contract every protected function reads ([`tokengate::Caller`]). Anything
+//! unexpected is a deny; the token is never logged.
+
+mod event;
 
 use aws_lambda_events::apigw::{
-    ApiGatewayCustomAuthorizerPolicy, ApiGatewayCustomAuthorizerRequest,
-    ApiGatewayCustomAuthorizerRequestTypeRequest, ApiGatewayCustomAuthorizerResponse,
-    ApiGatewayV2CustomAuthorizerSimpleResponse, ApiGatewayV2CustomAuthorizerV2Request,
+    ApiGatewayCustomAuthorizerPolicy, ApiGatewayCustomAuthorizerResponse,
+    ApiGatewayV2CustomAuthorizerSimpleResponse,
 };
 use aws_lambda_events::iam::{IamPolicyEffect, IamPolicyStatement};
+use serde::Serialize;
 use serde_json::{json, Value};
-use tokengate::http::{bearer_token, parse_bearer};
-use tokengate::{AuthError, AuthService, Principal};
+use tokengate::http::parse_bearer;
+use tokengate::rules::Rejection;
+use tokengate::{ApiError, AuthError, AuthService, Caller};
 
-/// Which kind of authorizer event arrived.
-enum Event {
-    HttpApiV2(Box<ApiGatewayV2CustomAuthorizerV2Request>),
-    RestToken(ApiGatewayCustomAuthorizerRequest),
-    RestRequest(Box<ApiGatewayCustomAuthorizerRequestTypeRequest>),
+pub use event::{AuthorizerEvent, Kind};
+
+/// What the authorizer answers, serialised straight to the runtime.
+#[derive(Debug, Serialize)]
+#[serde(untagged)]
+pub enum AuthorizerResponse {
+    /// HTTP API simple response.
+    Simple(ApiGatewayV2CustomAuthorizerSimpleResponse<Value>),
+    /// REST API IAM policy.
+    Policy(ApiGatewayCustomAuthorizerResponse<Value>),
+    /// An event of no known kind: shaped as a simple response, so an HTTP
+    /// API reads it as a deny, and a REST API rejects a response without a
+    /// policy, which also denies.
+    Unrecognised {
+        #[serde(rename = "isAuthorized")]
+        is_authorized: bool,
+    },
 }
 
-fn parse(event: Value) -> Option<Event> {
-    let version = event.get("version").and_then(Value::as_str);
-    let kind = event.get("type").and_then(Value::as_str);
-    let has_method_arn = event.get("methodArn").is_some();
-    let parsed = match (version, kind) {
-        (Some("2.0"), Some("REQUEST")) => {
-            serde_json::from_value(event).map(|e| Event::HttpApiV2(Box::new(e)))
-        }
-        (_, Some("TOKEN")) if has_method_arn => serde_json::from_value(event).map(Event::RestToken),
-        (_, Some("REQUEST")) if has_method_arn => {
-            serde_json::from_value(event).map(|e| Event::RestRequest(Box::new(e)))
-        }
-        _ => return None,
-    };
-    parsed.ok()
-}
-
-pub async fn handle(event: Value, service: &AuthService) -> Value {
-    let Some(event) = parse(event) else {
+pub async fn handle(event: AuthorizerEvent, service: &AuthService) -> AuthorizerResponse {
+    let Some(kind) = event.kind() else {
         tracing::warn!("unrecognised authorizer event; denied");
-        // Shaped as a simple response: an HTTP API reads it as a deny, and
-        // a REST API rejects a response without a policy, which also denies.
-        return json!({ "isAuthorized": false });
+        return AuthorizerResponse::Unrecognised {
+            is_authorized: false,
+        };
     };
-    match event {
-        Event::HttpApiV2(request) => {
-            let decision = decide(bearer_token(&request.headers, "authorization"), service).await;
+    let token = match kind {
+        Kind::RestToken => event
+            .authorization_token()
+            .ok_or(ApiError::MissingToken)
+            .and_then(bearer),
+        Kind::HttpApiV2 | Kind::RestRequest => event.authorization_header().and_then(bearer),
+    };
+    let decision = decide(token, service).await;
+    match kind {
+        Kind::HttpApiV2 => {
             let mut response = ApiGatewayV2CustomAuthorizerSimpleResponse::<Value>::default();
-            response.is_authorized = decision.is_ok();
+            response.is_authorized = decision.is_some();
             response.context = context(&decision);
-            to_value(&response)
+            AuthorizerResponse::Simple(response)
         }
-        Event::RestToken(request) => {
-            let token = request
-                .authorization_token
-                .as_deref()
-                .ok_or(AuthError::MissingToken)
-                .and_then(parse_bearer);
-            let decision = decide(token, service).await;
-            policy(&decision, request.method_arn.as_deref())
-        }
-        Event::RestRequest(request) => {
-            let decision = decide(bearer_token(&request.headers, "authorization"), service).await;
-            policy(&decision, request.method_arn.as_deref())
+        Kind::RestToken | Kind::RestRequest => {
+            AuthorizerResponse::Policy(policy(&decision, event.method_arn()))
         }
     }
 }
 
-async fn decide(
-    token: Result<&str, AuthError>,
-    service: &AuthService,
-) -> Result<Principal, AuthError> {
+/// [`handle`] on a JSON event, answering JSON (tests, the local gateway).
+pub async fn handle_json(event: Value, service: &AuthService) -> Value {
+    // Not an object at all: nothing to authorize.
+    let event = serde_json::from_value(event).unwrap_or_default();
+    serde_json::to_value(handle(event, service).await)
+        .unwrap_or_else(|_| json!({"isAuthorized": false}))
+}
+
+fn bearer(value: &str) -> Result<&str, ApiError> {
+    parse_bearer(value)
+        .ok_or_else(|| AuthError::invalid_token(Rejection::Token("not a bearer credential")).into())
+}
+
+async fn decide(token: Result<&str, ApiError>, service: &AuthService) -> Option<Caller> {
     let result = match token {
-        Ok(token) => service.authenticate(token).await,
+        Ok(token) => service.authenticate(token).await.map_err(ApiError::from),
         Err(e) => Err(e),
     };
-    if let Err(e) = &result {
-        tracing::info!(reason = e.code(), "request not authorized");
+    match result {
+        Ok(principal) => Some(Caller {
+            user_id: principal.user.id,
+            seq: principal.user.seq,
+            session_id: principal.session_id,
+        }),
+        Err(e) => {
+            match &e {
+                ApiError::Auth(AuthError::Unavailable(_) | AuthError::Internal(_)) => {
+                    let error = tokengate::error::display_chain(&e);
+                    tracing::error!(reason = e.code(), %error, "request not authorized")
+                }
+                ApiError::Auth(AuthError::InvalidToken { reason }) => {
+                    tracing::info!(reason = e.code(), why = %reason, "request not authorized")
+                }
+                _ => tracing::info!(reason = e.code(), "request not authorized"),
+            }
+            None
+        }
     }
-    result
 }
 
-fn context(decision: &Result<Principal, AuthError>) -> Value {
-    match decision {
-        Ok(p) => json!({ "userId": p.user.id, "seq": p.user.seq, "sessionId": p.session_id }),
-        Err(_) => json!({}),
-    }
+fn context(decision: &Option<Caller>) -> Value {
+    decision.as_ref().map_or_else(|| json!({}), Caller::context)
 }
 
-fn policy(decision: &Result<Principal, AuthError>, method_arn: Option<&str>) -> Value {
-    let allowed = decision.is_ok() && method_arn.is_some();
+fn policy(
+    decision: &Option<Caller>,
+    method_arn: Option<&str>,
+) -> ApiGatewayCustomAuthorizerResponse<Value> {
+    let allowed = decision.is_some() && method_arn.is_some();
     let mut statement = IamPolicyStatement::default();
     statement.action = vec!["execute-api:Invoke".to_string()];
     statement.effect = if allowed {
@@ -110,14 +131,10 @@ fn policy(decision: &Result<Principal, AuthError>, method_arn: Option<&str>) -> 
     document.statement = vec![statement];
     let mut response = ApiGatewayCustomAuthorizerResponse::<Value>::default();
     response.principal_id = Some(match decision {
-        Ok(p) => p.user.id.clone(),
-        Err(_) => "anonymous".to_string(),
+        Some(caller) => caller.user_id.clone(),
+        None => "anonymous".to_string(),
     });
     response.policy_document = document;
     response.context = context(decision);
-    to_value(&response)
-}
-
-fn to_value(response: &impl serde::Serialize) -> Value {
-    serde_json::to_value(response).unwrap_or_else(|_| json!({ "isAuthorized": false }))
+    response
 }

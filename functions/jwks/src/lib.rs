@@ -8,10 +8,11 @@ use http::header::{HeaderValue, CACHE_CONTROL};
 use http::StatusCode;
 use lambda_http::{Body, Request, Response};
 use serde_json::{json, Value};
-use tokengate::config::ConfigError;
-use tokengate::http::{json_response, respond};
+use tokengate::config::{issuer, ConfigError, Env};
+use tokengate::http::json_response;
 use tokengate::keys::KeyConfig;
-use tokengate::AuthError;
+use tokengate::lambda::respond;
+use tokengate::ApiError;
 
 /// How long verifiers may cache the key set: a new key must be published at
 /// least this long before it signs (see the README's rotation steps).
@@ -25,8 +26,10 @@ pub struct Discovery {
 }
 
 impl Discovery {
-    pub fn from_lookup(get: impl Fn(&'static str) -> Option<String>) -> Result<Self, ConfigError> {
-        let jwks = KeyConfig::public_jwks_from_lookup(&get)?;
+    /// Reads the key variables and `JWT_ISSUER` through the same code as
+    /// every other function ([`tokengate::config`]).
+    pub fn read(env: &Env) -> Result<Self, ConfigError> {
+        let jwks = KeyConfig::public_jwks(env)?;
         let mut algorithms: Vec<String> = jwks
             .keys
             .iter()
@@ -35,28 +38,30 @@ impl Discovery {
         algorithms.sort();
         algorithms.dedup();
         Ok(Discovery {
-            jwks: serde_json::to_value(&jwks).map_err(|_| ConfigError::Invalid {
-                name: "JWT_PRIVATE_KEY",
-                expected: "a key with a JWK form",
-                value: "<redacted>".into(),
-            })?,
-            issuer: get("JWT_ISSUER").unwrap_or_else(|| tokengate::config::DEFAULT_ISSUER.into()),
+            jwks: serde_json::to_value(&jwks)
+                .map_err(|_| ConfigError::redacted("JWT_PRIVATE_KEY", "a key with a JWK form"))?,
+            issuer: issuer(env),
             algorithms,
         })
     }
 
     pub fn from_env() -> Result<Self, ConfigError> {
-        Self::from_lookup(|name| std::env::var(name).ok().filter(|v| !v.trim().is_empty()))
+        Self::read(&Env::process())
+    }
+
+    /// [`Discovery::read`] through `lookup` (tests).
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        Self::read(&Env::new(lookup))
     }
 }
 
 pub async fn handle(request: Request, discovery: &Discovery) -> Response<Body> {
-    respond(document(&request, discovery)).map(Body::from)
+    respond(document(&request, discovery))
 }
 
-fn document(request: &Request, discovery: &Discovery) -> Result<http::Response<String>, AuthError> {
+fn document(request: &Request, discovery: &Discovery) -> Result<http::Response<String>, ApiError> {
     if request.method() != http::Method::GET {
-        return Err(AuthError::MethodNotAllowed);
+        return Err(ApiError::MethodNotAllowed);
     }
     let body = match request.uri().path().trim_end_matches('/') {
         p if p.ends_with("/.well-known/jwks.json") => discovery.jwks.clone(),
@@ -67,7 +72,7 @@ fn document(request: &Request, discovery: &Discovery) -> Result<http::Response<S
             "response_types_supported": ["token"],
             "subject_types_supported": ["public"],
         }),
-        _ => return Err(AuthError::NotFound),
+        _ => return Err(ApiError::NotFound),
     };
     let mut response = json_response(StatusCode::OK, &body);
     let cache = format!("public, max-age={MAX_AGE_SECS}");

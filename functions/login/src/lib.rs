@@ -2,21 +2,32 @@
 
 use lambda_http::request::RequestContext;
 use lambda_http::{Body, Request, RequestExt, Response};
-use tokengate::http::{json_object, required_string, respond, token_response};
-use tokengate::{AuthError, AuthService, ClientInfo};
+use serde::Deserialize;
+use tokengate::http::{parse_body, token_response};
+use tokengate::input::Password;
+use tokengate::lambda::respond;
+use tokengate::{ApiError, AuthService, ClientInfo};
+
+/// Any id and password: an unknown id and a wrong password must look alike,
+/// so neither is checked against the registration rules here.
+#[derive(Deserialize)]
+struct LoginRequest {
+    id: String,
+    password: Password,
+}
 
 pub async fn handle(request: Request, service: &AuthService) -> Response<Body> {
-    respond(login(&request, service).await).map(Body::from)
+    respond(login(&request, service).await)
 }
 
 async fn login(
     request: &Request,
     service: &AuthService,
-) -> Result<http::Response<String>, AuthError> {
-    let body = json_object(request.body())?;
-    let id = required_string(&body, "id")?;
-    let password = required_string(&body, "password")?;
-    let pair = service.login(&id, &password, client_info(request)).await?;
+) -> Result<http::Response<String>, ApiError> {
+    let body: LoginRequest = parse_body(request.body())?;
+    let pair = service
+        .login(&body.id, &body.password, client_info(request))
+        .await?;
     Ok(token_response(&pair))
 }
 

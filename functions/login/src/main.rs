@@ -1,17 +1,6 @@
-use lambda_http::{run, service_fn, Error, Request};
-use tokengate::AuthService;
-
 #[tokio::main]
-async fn main() -> Result<(), Error> {
-    tokengate::telemetry::init();
+async fn main() -> Result<(), tokengate::lambda::Error> {
+    // Argon2's 19 MiB block goes back to the OS after each hash.
     tokengate::password::return_hash_memory_to_the_os();
-    // Cold start: config, keys, validation rules and the DynamoDB client
-    // are built once, and the connection is opened before the first request.
-    let service = AuthService::from_env().await?;
-    service.store().warm_up().await;
-    run(service_fn(|request: Request| {
-        let service = &service;
-        async move { Ok::<_, Error>(login_fn::handle(request, service).await) }
-    }))
-    .await
+    tokengate::lambda::run_http(tokengate::AuthService::start(), login_fn::handle).await
 }

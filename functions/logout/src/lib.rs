@@ -2,21 +2,22 @@
 //! `POST /api/auth/logout-all` ends every session of the user.
 
 use lambda_http::{Body, Request, Response};
-use tokengate::http::{bearer_token, message_response, respond};
-use tokengate::{AuthError, AuthService};
+use tokengate::http::{bearer_token, message_response};
+use tokengate::lambda::respond;
+use tokengate::{ApiError, AuthService};
 
 pub async fn handle(request: Request, service: &AuthService) -> Response<Body> {
-    respond(logout(&request, service).await).map(Body::from)
+    respond(logout(&request, service).await)
 }
 
 async fn logout(
     request: &Request,
     service: &AuthService,
-) -> Result<http::Response<String>, AuthError> {
+) -> Result<http::Response<String>, ApiError> {
     let everywhere = match request.uri().path().trim_end_matches('/') {
         p if p.ends_with("/logout-all") => true,
         p if p.ends_with("/logout") => false,
-        _ => return Err(AuthError::NotFound),
+        _ => return Err(ApiError::NotFound),
     };
     let token = bearer_token(request.headers(), "authorization")?;
     if everywhere {

@@ -2,21 +2,33 @@
 //! password, signs out every other session and returns a fresh pair for this one.
 
 use lambda_http::{Body, Request, Response};
-use tokengate::http::{bearer_token, json_object, required_string, respond, token_response};
-use tokengate::{AuthError, AuthService};
+use serde::Deserialize;
+use tokengate::http::{bearer_token, parse_body, token_response};
+use tokengate::input::Password;
+use tokengate::lambda::respond;
+use tokengate::{ApiError, AuthService};
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct PasswordChange {
+    current_password: Password,
+    /// Checked against the password rules after the token: a revoked
+    /// caller learns nothing from a 400.
+    new_password: Password,
+}
 
 pub async fn handle(request: Request, service: &AuthService) -> Response<Body> {
-    respond(change_password(&request, service).await).map(Body::from)
+    respond(change_password(&request, service).await)
 }
 
 async fn change_password(
     request: &Request,
     service: &AuthService,
-) -> Result<http::Response<String>, AuthError> {
+) -> Result<http::Response<String>, ApiError> {
     let token = bearer_token(request.headers(), "authorization")?;
-    let body = json_object(request.body())?;
-    let current = required_string(&body, "currentPassword")?;
-    let new = required_string(&body, "newPassword")?;
-    let pair = service.change_password(token, &current, &new).await?;
+    let body: PasswordChange = parse_body(request.body())?;
+    let pair = service
+        .change_password(token, &body.current_password, body.new_password)
+        .await?;
     Ok(token_response(&pair))
 }

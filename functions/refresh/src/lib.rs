@@ -6,33 +6,39 @@
 //! refresh token alone decides.
 
 use lambda_http::{Body, Request, Response};
-use tokengate::http::{
-    bearer_token, json_object, optional_string, respond, token_response, REFRESH_TOKEN_HEADER,
-};
-use tokengate::{AuthError, AuthService};
+use serde::Deserialize;
+use tokengate::http::{bearer_token, parse_body, token_response, REFRESH_TOKEN_HEADER};
+use tokengate::lambda::respond;
+use tokengate::{ApiError, AuthService};
+
+#[derive(Deserialize)]
+struct RefreshRequest {
+    #[serde(rename = "refreshToken", alias = "refresh_token")]
+    refresh_token: Option<String>,
+}
 
 pub async fn handle(request: Request, service: &AuthService) -> Response<Body> {
-    respond(refresh(&request, service).await).map(Body::from)
+    respond(refresh(&request, service).await)
 }
 
 async fn refresh(
     request: &Request,
     service: &AuthService,
-) -> Result<http::Response<String>, AuthError> {
+) -> Result<http::Response<String>, ApiError> {
     let token = refresh_token(request)?;
     let pair = service.refresh(&token).await?;
     Ok(token_response(&pair))
 }
 
-fn refresh_token(request: &Request) -> Result<String, AuthError> {
+fn refresh_token(request: &Request) -> Result<String, ApiError> {
     match bearer_token(request.headers(), REFRESH_TOKEN_HEADER) {
-        Err(AuthError::MissingToken) => {}
+        Err(ApiError::MissingToken) => {}
         other => return other.map(str::to_string),
     }
     let body = request.body();
     if body.iter().all(u8::is_ascii_whitespace) {
-        return Err(AuthError::MissingToken);
+        return Err(ApiError::MissingToken);
     }
-    optional_string(&json_object(body)?, &["refreshToken", "refresh_token"])?
-        .ok_or(AuthError::MissingToken)
+    let body: RefreshRequest = parse_body(body)?;
+    body.refresh_token.ok_or(ApiError::MissingToken)
 }

@@ -4,17 +4,18 @@
 use http::{Method, StatusCode};
 use lambda_http::{Body, Request, RequestExt, Response};
 use serde_json::json;
-use tokengate::http::{bearer_token, json_response, no_content, respond};
-use tokengate::{AuthError, AuthService};
+use tokengate::http::{bearer_token, json_response, no_content};
+use tokengate::lambda::respond;
+use tokengate::{ApiError, AuthService};
 
 pub async fn handle(request: Request, service: &AuthService) -> Response<Body> {
-    respond(sessions(&request, service).await).map(Body::from)
+    respond(sessions(&request, service).await)
 }
 
 async fn sessions(
     request: &Request,
     service: &AuthService,
-) -> Result<http::Response<String>, AuthError> {
+) -> Result<http::Response<String>, ApiError> {
     let session_id = request
         .path_parameters_ref()
         .and_then(|params| params.first("sessionId"))
@@ -33,6 +34,6 @@ async fn sessions(
             service.revoke_session(token, &session_id).await?;
             Ok(no_content())
         }
-        _ => Err(AuthError::MethodNotAllowed),
+        _ => Err(ApiError::MethodNotAllowed),
     }
 }

@@ -1,31 +1,46 @@
 //! A sample protected function: `POST /api/todos` {title} and `GET /api/todos`.
 //!
 //! This is all it takes to sit behind tokengate: the API Gateway authorizer
-//! has already checked the token, so the function trusts only the identity it
-//! passed on in `requestContext.authorizer.lambda` and never parses a JWT.
+//! has already checked the token, so the function reads the caller it passed
+//! on ([`Caller::from_request`], behind an HTTP API or a REST API alike) and
+//! never parses a JWT. Without that context it refuses (401) and logs why.
 
 use aws_sdk_dynamodb::types::AttributeValue;
 use aws_sdk_dynamodb::Client;
 use http::{Method, StatusCode};
-use lambda_http::request::RequestContext;
-use lambda_http::{Body, Request, RequestExt, Response};
+use lambda_http::{Body, Request, Response};
+use serde::Deserialize;
 use serde_json::{json, Value};
-use tokengate::http::{json_object, json_response, required_string, respond};
+use tokengate::http::{json_response, parse_body};
+use tokengate::lambda::respond;
 use tokengate::store::StoreError;
-use tokengate::AuthError;
+use tokengate::{ApiError, AuthError, Caller};
 
 pub struct Todos {
     pub client: Client,
     pub table: String,
 }
 
+#[derive(Deserialize)]
+struct NewTodo {
+    title: String,
+}
+
 impl Todos {
-    pub async fn from_env() -> Result<Self, String> {
-        let table =
-            std::env::var("TODOS_TABLE_NAME").map_err(|_| "TODOS_TABLE_NAME is required")?;
-        let endpoint = std::env::var("DYNAMODB_ENDPOINT").ok();
+    pub async fn from_env() -> Result<Self, tokengate::config::ConfigError> {
+        let env = tokengate::config::Env::process();
+        let table = env.required("TODOS_TABLE_NAME")?;
+        let endpoint = env.get("DYNAMODB_ENDPOINT");
         let client = tokengate::store::dynamodb_client(endpoint.as_deref()).await;
         Ok(Todos { client, table })
+    }
+
+    /// Cold start: the client, and the connection opened before the first
+    /// request.
+    pub async fn start() -> Result<Self, tokengate::config::ConfigError> {
+        let todos = Self::from_env().await?;
+        todos.warm_up().await;
+        Ok(todos)
     }
 
     /// [`tokengate::store::warm_up`] on the todos table (key: both halves
@@ -38,30 +53,16 @@ impl Todos {
     }
 }
 
-/// The caller, as the authorizer identified them. No identity: fail closed.
-fn caller(request: &Request) -> Result<String, AuthError> {
-    let Some(RequestContext::ApiGatewayV2(context)) = request.request_context_ref() else {
-        return Err(AuthError::MissingToken);
-    };
-    context
-        .authorizer
-        .as_ref()
-        .and_then(|a| a.fields.get("userId"))
-        .and_then(Value::as_str)
-        .map(str::to_string)
-        .ok_or(AuthError::MissingToken)
-}
-
 pub async fn handle(request: Request, todos: &Todos) -> Response<Body> {
-    respond(route(&request, todos).await).map(Body::from)
+    respond(route(&request, todos).await)
 }
 
-async fn route(request: &Request, todos: &Todos) -> Result<http::Response<String>, AuthError> {
-    let user_id = caller(request)?;
+async fn route(request: &Request, todos: &Todos) -> Result<http::Response<String>, ApiError> {
+    let caller = Caller::from_request(request)?;
     match *request.method() {
-        Method::POST => create(request, todos, &user_id).await,
-        Method::GET => list(todos, &user_id).await,
-        _ => Err(AuthError::MethodNotAllowed),
+        Method::POST => create(request, todos, &caller.user_id).await,
+        Method::GET => list(todos, &caller.user_id).await,
+        _ => Err(ApiError::MethodNotAllowed),
     }
 }
 
@@ -69,17 +70,15 @@ async fn create(
     request: &Request,
     todos: &Todos,
     user_id: &str,
-) -> Result<http::Response<String>, AuthError> {
-    let title = required_string(&json_object(request.body())?, "title")?;
-    let title = title.trim();
+) -> Result<http::Response<String>, ApiError> {
+    let body: NewTodo = parse_body(request.body())?;
+    let title = body.title.trim();
     if !(1..=200).contains(&title.chars().count()) {
-        return Err(AuthError::InvalidInput(
-            "`title` must be 1-200 characters".into(),
-        ));
+        return Err(AuthError::InvalidInput("`title` must be 1-200 characters".into()).into());
     }
     // UUID v7 ids sort by creation time, so a Query lists todos in order.
     let id = uuid::Uuid::now_v7().to_string();
-    let created_at = tokengate::token::now_secs();
+    let created_at = tokengate::clock::now_secs();
     todos
         .client
         .put_item()
@@ -90,12 +89,12 @@ async fn create(
         .item("created_at", AttributeValue::N(created_at.to_string()))
         .send()
         .await
-        .map_err(|e| AuthError::from(StoreError::from(e)))?;
+        .map_err(StoreError::from)?;
     let todo = json!({"id": id, "userId": user_id, "title": title, "createdAt": created_at});
     Ok(json_response(StatusCode::CREATED, &todo))
 }
 
-async fn list(todos: &Todos, user_id: &str) -> Result<http::Response<String>, AuthError> {
+async fn list(todos: &Todos, user_id: &str) -> Result<http::Response<String>, ApiError> {
     let items: Vec<_> = todos
         .client
         .query()
@@ -107,7 +106,7 @@ async fn list(todos: &Todos, user_id: &str) -> Result<http::Response<String>, Au
         .send()
         .collect::<Result<_, _>>()
         .await
-        .map_err(|e| AuthError::from(StoreError::from(e)))?;
+        .map_err(StoreError::from)?;
     let text = |item: &std::collections::HashMap<String, AttributeValue>, k: &str| {
         item.get(k)
             .and_then(|v| v.as_s().ok())

@@ -13,7 +13,7 @@ async fn alice() -> (TestApp, String, String) {
 async fn http_api_v2_allows_a_live_access_token_with_context_in_one_round_trip() {
     let (app, access, _) = alice().await;
     app.calls.take();
-    let decision = authorizer_fn::handle(
+    let decision = authorizer_fn::handle_json(
         authorizer_v2_event(Some(&format!("Bearer {access}"))),
         &app.service,
     )
@@ -38,13 +38,13 @@ async fn http_api_v2_denies_everything_else() {
     ];
     for (what, header) in cases {
         let decision =
-            authorizer_fn::handle(authorizer_v2_event(header.as_deref()), &app.service).await;
+            authorizer_fn::handle_json(authorizer_v2_event(header.as_deref()), &app.service).await;
         assert_eq!(decision["isAuthorized"], false, "{what}");
         assert_eq!(decision["context"], json!({}), "{what}");
     }
     // After logout the same token is refused at once.
     assert_eq!(app.logout("/api/auth/logout", &access).await.status(), 200);
-    let decision = authorizer_fn::handle(
+    let decision = authorizer_fn::handle_json(
         authorizer_v2_event(Some(&format!("Bearer {access}"))),
         &app.service,
     )
@@ -67,7 +67,7 @@ async fn malformed_events_are_denied() {
         json!({"type": "TOKEN"}),
         missing_context,
     ] {
-        let decision = authorizer_fn::handle(event.clone(), &app.service).await;
+        let decision = authorizer_fn::handle_json(event.clone(), &app.service).await;
         assert_eq!(decision["isAuthorized"], false, "{event}");
     }
 }
@@ -83,7 +83,7 @@ async fn rest_token_authorizer_answers_with_an_iam_policy() {
     let event =
         |token: &str| json!({"type": "TOKEN", "authorizationToken": token, "methodArn": arn});
 
-    let allow = authorizer_fn::handle(event(&format!("Bearer {access}")), &app.service).await;
+    let allow = authorizer_fn::handle_json(event(&format!("Bearer {access}")), &app.service).await;
     assert_eq!(allow["principalId"], "alice");
     assert_eq!(allow["policyDocument"]["Version"], "2012-10-17");
     assert_eq!(statement(&allow)["Effect"], "Allow");
@@ -93,7 +93,7 @@ async fn rest_token_authorizer_answers_with_an_iam_policy() {
     assert_eq!(allow["context"]["sessionId"], claims_of(&access)["sid"]);
 
     for token in ["Bearer nope", "", &access] {
-        let deny = authorizer_fn::handle(event(token), &app.service).await;
+        let deny = authorizer_fn::handle_json(event(token), &app.service).await;
         assert_eq!(statement(&deny)["Effect"], "Deny", "{token:.10}");
         assert_eq!(deny["context"], json!({}));
     }
@@ -117,12 +117,12 @@ async fn rest_request_authorizer_reads_the_header() {
             "requestContext": {"accountId": "123456789012", "apiId": "abcdef1234", "stage": "prod", "httpMethod": "POST", "requestId": "r1", "resourcePath": "/api/todos", "path": "/prod/api/todos"}
         })
     };
-    let allow = authorizer_fn::handle(
+    let allow = authorizer_fn::handle_json(
         event(json!({"Authorization": format!("Bearer {access}")})),
         &app.service,
     )
     .await;
     assert_eq!(statement(&allow)["Effect"], "Allow", "{allow}");
-    let deny = authorizer_fn::handle(event(json!({})), &app.service).await;
+    let deny = authorizer_fn::handle_json(event(json!({})), &app.service).await;
     assert_eq!(statement(&deny)["Effect"], "Deny");
 }

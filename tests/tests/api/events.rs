@@ -42,7 +42,7 @@ async fn sample_events_drive_each_handler() {
     .await;
     assert_eq!(r.status(), 200, "{}", body_text(&r));
     for name in ["authorizer-http-v2.json", "authorizer-rest-token.json"] {
-        let decision = authorizer_fn::handle(load(name, access, refresh), &app.service).await;
+        let decision = authorizer_fn::handle_json(load(name, access, refresh), &app.service).await;
         let allowed = decision["isAuthorized"] == true
             || decision["policyDocument"]["Statement"][0]["Effect"] == "Allow";
         assert!(allowed, "{name}: {decision}");

@@ -65,7 +65,7 @@ async fn every_algorithm_signs_with_a_kid_and_verifies() {
         assert_eq!(format!("{:?}", header.alg), alg);
         assert_eq!(header.kid.as_deref().map(str::len), Some(16), "{alg}");
         assert_eq!(app.validate(&access).await.status(), 200, "{alg}");
-        let decision = authorizer_fn::handle(
+        let decision = authorizer_fn::handle_json(
             authorizer_v2_event(Some(&format!("Bearer {access}"))),
             &app.service,
         )
@@ -128,7 +128,7 @@ async fn verifying_functions_need_only_the_public_key() {
         ("JWT_PUBLIC_KEY", &fixture_key("p256-a.pub.pem")),
     ]);
     assert_eq!(validate_on(&verifier, &access).await, 200);
-    let decision = authorizer_fn::handle(
+    let decision = authorizer_fn::handle_json(
         authorizer_v2_event(Some(&format!("Bearer {access}"))),
         &verifier,
     )
@@ -419,9 +419,9 @@ fn make_keygen_writes_keys_the_config_accepts() {
         })
         .unwrap_or_else(|e| panic!("{name}: {e}"));
         // The public file is the same key: same kid once it becomes "previous".
-        let previous = tokengate::keys::KeyConfig::public_jwks_from_lookup(|k| {
+        let previous = tokengate::keys::KeyConfig::public_jwks(&tokengate::config::Env::new(|k| {
             (k == "JWT_PREVIOUS_PUBLIC_KEYS").then(|| public.clone())
-        })
+        }))
         .unwrap();
         assert_eq!(
             previous.keys[0].common.key_id.as_deref(),

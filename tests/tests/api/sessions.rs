@@ -1,6 +1,6 @@
 use aws_sdk_dynamodb::types::AttributeValue;
 use integration_tests::*;
-use tokengate::token::now_secs;
+use tokengate::clock::now_secs;
 
 /// The `sid` of a token.
 fn sid(token: &str) -> String {

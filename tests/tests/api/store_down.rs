@@ -62,7 +62,7 @@ async fn every_function_answers_503_and_the_authorizer_denies() {
         );
     }
 
-    let decision = authorizer_fn::handle(
+    let decision = authorizer_fn::handle_json(
         authorizer_v2_event(Some(&format!("Bearer {access}"))),
         &down,
     )

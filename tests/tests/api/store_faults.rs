@@ -61,7 +61,7 @@ async fn assert_fails_closed_promptly(service: &AuthService, access: &str, refre
         assert!(*elapsed < promptly(), "{name} took {elapsed:?}");
     }
     let started = Instant::now();
-    let decision = authorizer_fn::handle(authorizer_v2_event(Some(&bearer)), service).await;
+    let decision = authorizer_fn::handle_json(authorizer_v2_event(Some(&bearer)), service).await;
     assert_eq!(decision["isAuthorized"], false);
     assert!(
         started.elapsed() < promptly(),
@@ -163,7 +163,9 @@ async fn a_frozen_store_times_out_promptly_and_a_cut_off_refresh_leaves_no_half_
             assert_eq!(refresh_with(&service, refresh).await.status(), 200);
         }
         401 => {
-            let live = session.is_some_and(|s| s.is_live(tokengate::token::now_secs()));
+            let now = tokengate::clock::now_secs();
+            let live =
+                session.is_some_and(|s| tokengate::rules::session::is_live(s.expires_at, now));
             assert!(!live, "refresh refused but the session is still live");
             assert_eq!(validate_with(&service, &access).await.status(), 401);
         }

@@ -1,4 +1,5 @@
 use std::time::Duration;
+use tokengate::clock::Clock;
 
 use integration_tests::*;
 
@@ -146,15 +147,22 @@ async fn the_lock_ends_with_its_window() {
     ])
     .await;
     app.register("alice").await;
-    // Start just after a window begins, so both attempts fall in it.
-    let into_window = tokengate::token::now_millis() % 2000;
-    tokio::time::sleep(Duration::from_millis(2050 - into_window)).await;
+    // Move the service's clock to just after a window begins, so both
+    // attempts fall in it; then past its end. No sleeping.
+    let into_window = app.clock.now_millis() % 2000;
+    app.clock.advance(Duration::from_millis(2050 - into_window));
     app.login_from("alice", "wrong password", IP).await;
     let locked = app.login_from("alice", PASSWORD, IP).await;
     assert_error(&locked, 429, "too_many_attempts");
     let wait = retry_after(&locked);
-    assert!((1..=2).contains(&wait), "Retry-After {wait}");
-    tokio::time::sleep(Duration::from_secs(wait)).await;
+    assert_eq!(wait, 2, "Retry-After: the rest of the window, rounded down");
+    app.clock.advance(Duration::from_millis(1_000));
+    assert_error(
+        &app.login_from("alice", PASSWORD, IP).await,
+        429,
+        "too_many_attempts",
+    );
+    app.clock.advance(Duration::from_millis(1_000));
     assert_eq!(app.login_from("alice", PASSWORD, IP).await.status(), 200);
 }
 

@@ -1,0 +1,165 @@
+//! Validated inputs. Each newtype checks its rule once, when it is built
+//! (from a request body through serde, or in code through `TryFrom`), and
+//! says what is wrong without repeating the value.
+
+use serde::Deserialize;
+
+/// A rule an input broke, worded to follow the field's name
+/// ("`id` must be ...").
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct FieldRule(pub &'static str);
+
+/// A user id as registered: 3-64 characters of ASCII letters, digits and
+/// `.`, `_`, `@`, `-`.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(try_from = "String")]
+pub struct UserId(String);
+
+impl TryFrom<String> for UserId {
+    type Error = FieldRule;
+
+    fn try_from(id: String) -> Result<Self, FieldRule> {
+        let allowed = |c: char| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '@' | '-');
+        if (3..=64).contains(&id.chars().count()) && id.chars().all(allowed) {
+            Ok(UserId(id))
+        } else {
+            Err(FieldRule(
+                "must be 3-64 characters of letters, digits, '.', '_', '@' or '-'",
+            ))
+        }
+    }
+}
+
+impl UserId {
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    pub fn into_string(self) -> String {
+        self.0
+    }
+}
+
+/// A display name: 1-100 characters without control characters, stored
+/// trimmed.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(try_from = "String")]
+pub struct DisplayName(String);
+
+impl TryFrom<String> for DisplayName {
+    type Error = FieldRule;
+
+    fn try_from(name: String) -> Result<Self, FieldRule> {
+        let name = name.trim();
+        if (1..=100).contains(&name.chars().count()) && !name.chars().any(char::is_control) {
+            Ok(DisplayName(name.to_string()))
+        } else {
+            Err(FieldRule(
+                "must be 1-100 characters without control characters",
+            ))
+        }
+    }
+}
+
+impl DisplayName {
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// A password as typed: any string. Its `Debug` never shows it.
+#[derive(Clone, PartialEq, Eq, Deserialize)]
+#[serde(transparent)]
+pub struct Password(String);
+
+impl Password {
+    pub fn new(password: impl Into<String>) -> Self {
+        Password(password.into())
+    }
+
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for Password {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Password(<redacted>)")
+    }
+}
+
+/// A password someone is setting: 8-128 characters.
+#[derive(Clone, PartialEq, Eq, Deserialize)]
+#[serde(try_from = "String")]
+pub struct NewPassword(Password);
+
+impl TryFrom<String> for NewPassword {
+    type Error = FieldRule;
+
+    fn try_from(password: String) -> Result<Self, FieldRule> {
+        NewPassword::try_from(Password(password))
+    }
+}
+
+impl TryFrom<Password> for NewPassword {
+    type Error = FieldRule;
+
+    fn try_from(password: Password) -> Result<Self, FieldRule> {
+        if (8..=128).contains(&password.0.chars().count()) {
+            Ok(NewPassword(password))
+        } else {
+            Err(FieldRule("must be 8-128 characters"))
+        }
+    }
+}
+
+impl NewPassword {
+    pub fn expose(&self) -> &str {
+        self.0.expose()
+    }
+}
+
+impl std::fmt::Debug for NewPassword {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("NewPassword(<redacted>)")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn user_ids() {
+        for ok in ["alice", "a.b_c@d-e", &"a".repeat(64)] {
+            assert!(UserId::try_from(ok.to_string()).is_ok(), "{ok}");
+        }
+        for bad in ["ab", &"a".repeat(65), "has space", "ünicode", ""] {
+            assert!(UserId::try_from(bad.to_string()).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn names_are_trimmed_and_checked() {
+        assert_eq!(
+            DisplayName::try_from("  Al ".to_string()).unwrap().as_str(),
+            "Al"
+        );
+        for bad in ["", "   ", &"n".repeat(101), "bad\nname"] {
+            assert!(DisplayName::try_from(bad.to_string()).is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn new_passwords_have_a_length_rule_and_never_show() {
+        assert!(NewPassword::try_from("12345678".to_string()).is_ok());
+        assert!(NewPassword::try_from("short".to_string()).is_err());
+        assert!(NewPassword::try_from("p".repeat(129)).is_err());
+        let p = NewPassword::try_from("hunter2hunter2".to_string()).unwrap();
+        assert!(!format!("{p:?}").contains("hunter2"));
+        assert!(!format!("{:?}", Password::new("hunter2")).contains("hunter2"));
+        let err = NewPassword::try_from("hunter2".to_string()).unwrap_err();
+        assert!(!err.to_string().contains("hunter2"));
+    }
+}

@@ -1,0 +1,83 @@
+//! One way to start a function (feature `lambda`): logging first, then the
+//! function's state built once at cold start, then the runtime loop calling
+//! `handler` with each event and that state. A `main.rs` is then:
+//!
+//! ```ignore
+//! #[tokio::main]
+//! async fn main() -> Result<(), tokengate::lambda::Error> {
+//!     tokengate::lambda::run_http(tokengate::AuthService::start(), validate_fn::handle).await
+//! }
+//! ```
+
+use std::future::Future;
+
+use lambda_http::{Body, Request, Response};
+use lambda_runtime::LambdaEvent;
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+
+pub use lambda_runtime::Error;
+
+/// Installs logging, awaits `init` (a failure is logged, and fails the
+/// init phase), and keeps the state for the process's life.
+async fn start<S: 'static, E>(init: impl Future<Output = Result<S, E>>) -> Result<&'static S, Error>
+where
+    E: std::error::Error + Send + Sync + 'static,
+{
+    crate::telemetry::init();
+    match init.await {
+        // One state per process, for its whole life: leaked on purpose, so
+        // every invocation borrows it without reference counting.
+        Ok(state) => Ok(Box::leak(Box::new(state))),
+        Err(e) => {
+            tracing::error!(error = %crate::error::display_chain(&e), "cold start failed");
+            Err(Box::new(e))
+        }
+    }
+}
+
+/// Runs an API Gateway (HTTP API or REST) function.
+pub async fn run_http<S, E, H, F>(
+    init: impl Future<Output = Result<S, E>>,
+    handler: H,
+) -> Result<(), Error>
+where
+    S: Sync + 'static,
+    E: std::error::Error + Send + Sync + 'static,
+    H: Fn(Request, &'static S) -> F,
+    F: Future<Output = Response<Body>> + Send + 'static,
+{
+    let state = start(init).await?;
+    lambda_http::run(lambda_http::service_fn(move |request: Request| {
+        let response = handler(request, state);
+        async move { Ok::<_, Error>(response.await) }
+    }))
+    .await
+}
+
+/// Runs a function of any other event type (the authorizer).
+pub async fn run_events<S, E, T, R, H, F>(
+    init: impl Future<Output = Result<S, E>>,
+    handler: H,
+) -> Result<(), Error>
+where
+    S: Sync + 'static,
+    E: std::error::Error + Send + Sync + 'static,
+    T: DeserializeOwned + Send + 'static,
+    R: Serialize + Send + 'static,
+    H: Fn(T, &'static S) -> F,
+    F: Future<Output = R> + Send + 'static,
+{
+    let state = start(init).await?;
+    lambda_runtime::run(lambda_runtime::service_fn(move |event: LambdaEvent<T>| {
+        let response = handler(event.payload, state);
+        async move { Ok::<_, Error>(response.await) }
+    }))
+    .await
+}
+
+/// A handler's result as the response Lambda returns: errors through the
+/// one mapping, [`crate::http::error_response`].
+pub fn respond(result: Result<http::Response<String>, crate::ApiError>) -> Response<Body> {
+    crate::http::respond(result).map(Body::from)
+}

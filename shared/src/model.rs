@@ -1,0 +1,56 @@
+//! The stored records and what a token claims about them: plain values,
+//! shared by the rules (which judge them) and the store (which reads and
+//! writes them).
+
+/// A user item.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UserRecord {
+    pub id: String,
+    pub seq: u64,
+    pub name: String,
+    pub password_hash: String,
+    /// Moves on at logout-all and password change: every session of an
+    /// older version is dead.
+    pub token_version: u64,
+}
+
+/// A session item: one login on one device.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SessionRecord {
+    pub session_id: String,
+    pub user_id: String,
+    /// The user's token version when the session was created (or re-keyed).
+    pub token_version: u64,
+    /// Moves on at each refresh: only the newest refresh token is current.
+    pub generation: u64,
+    /// When the current generation began (ms); 0 when no refresh made it.
+    pub rotated_at_ms: u64,
+    /// Unix seconds; also the DynamoDB TTL attribute.
+    pub expires_at: u64,
+    pub created_at: u64,
+    pub refreshed_at: u64,
+    pub user_agent: Option<String>,
+    pub source_ip: Option<String>,
+}
+
+/// What a verified token claims about its session, checked by every read
+/// and conditional write that acts on it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SessionClaim<'a> {
+    pub session_id: &'a str,
+    pub user_id: &'a str,
+    pub generation: u64,
+    pub version: u64,
+}
+
+/// A session to create at login.
+pub struct NewSession<'a> {
+    pub session_id: &'a str,
+    pub user_id: &'a str,
+    /// The user's token version this session belongs to.
+    pub token_version: u64,
+    pub now: u64,
+    pub expires_at: u64,
+    pub user_agent: Option<&'a str>,
+    pub source_ip: Option<&'a str>,
+}

@@ -1,0 +1,245 @@
+//! The auth operations, free of any Lambda or HTTP type: thin sequences of
+//! "read or write the store, ask the rules what it means".
+//!
+//! Every decision fails closed: a store error is `Unavailable`, never a
+//! pass; anything unexpected about a token is `InvalidToken`.
+
+mod login;
+mod sessions;
+
+use std::sync::Arc;
+
+use serde::Serialize;
+
+use crate::clock::{Clock, SystemClock};
+use crate::config::Config;
+use crate::error::{AuthError, InternalError};
+use crate::model::{SessionClaim, SessionRecord, UserRecord};
+use crate::password::Passwords;
+use crate::rules::{check_access, Rejection};
+use crate::store::Store;
+use crate::token::{Claims, SessionRef, TokenKeys, TokenKind};
+
+pub use login::RegisterInput;
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct UserView {
+    pub seq: u64,
+    pub id: String,
+    pub name: String,
+}
+
+/// Who made an authenticated request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Principal {
+    pub user: UserView,
+    pub session_id: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TokenPair {
+    pub access_token: String,
+    pub refresh_token: String,
+    pub token_type: &'static str,
+    /// Seconds until the access token expires.
+    pub expires_in: u64,
+    /// Seconds until the refresh token expires.
+    pub refresh_expires_in: u64,
+}
+
+/// One of the caller's live sessions, as `GET /api/auth/sessions` lists it.
+/// Times are Unix seconds.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SessionView {
+    pub session_id: String,
+    pub created_at: u64,
+    pub refreshed_at: u64,
+    pub user_agent: Option<String>,
+    pub source_ip: Option<String>,
+    /// Whether this is the session of the token that asked.
+    pub current: bool,
+}
+
+/// Where a login came from, kept on the session for "my sessions".
+#[derive(Debug, Clone, Default)]
+pub struct ClientInfo {
+    pub user_agent: Option<String>,
+    pub source_ip: Option<String>,
+}
+
+#[derive(Clone)]
+pub struct AuthService {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    config: Config,
+    store: Store,
+    tokens: TokenKeys,
+    passwords: Passwords,
+    clock: Arc<dyn Clock>,
+}
+
+/// An access token that passed, with what was read to decide it.
+struct Authorized {
+    claims: Claims,
+    session: SessionRecord,
+    user: UserRecord,
+}
+
+impl AuthService {
+    pub fn new(config: Config, client: aws_sdk_dynamodb::Client) -> Self {
+        Self::with_clock(config, client, Arc::new(SystemClock))
+    }
+
+    /// A service judging time by `clock` (tests move it).
+    pub fn with_clock(
+        config: Config,
+        client: aws_sdk_dynamodb::Client,
+        clock: Arc<dyn Clock>,
+    ) -> Self {
+        let store = Store::new(client, config.table_name.clone());
+        let tokens = TokenKeys::from_config(&config);
+        AuthService {
+            inner: Arc::new(Inner {
+                config,
+                store,
+                tokens,
+                passwords: Passwords::default(),
+                clock,
+            }),
+        }
+    }
+
+    /// Reads the config and builds the client.
+    pub async fn from_env() -> Result<Self, crate::config::ConfigError> {
+        let config = Config::from_env()?;
+        let client = crate::store::dynamodb_client(config.dynamodb_endpoint.as_deref()).await;
+        Ok(Self::new(config, client))
+    }
+
+    /// What a function does at cold start: config, keys, validation rules
+    /// and the DynamoDB client are built once, and the connection is opened
+    /// before the first request.
+    pub async fn start() -> Result<Self, crate::config::ConfigError> {
+        let service = Self::from_env().await?;
+        service.store().warm_up().await;
+        Ok(service)
+    }
+
+    pub fn config(&self) -> &Config {
+        &self.inner.config
+    }
+
+    pub fn store(&self) -> &Store {
+        &self.inner.store
+    }
+
+    pub fn tokens(&self) -> &TokenKeys {
+        &self.inner.tokens
+    }
+
+    pub fn passwords(&self) -> &Passwords {
+        &self.inner.passwords
+    }
+
+    pub fn clock(&self) -> &dyn Clock {
+        self.inner.clock.as_ref()
+    }
+
+    /// Runs argon2 off the async threads (it is CPU-bound for tens of ms).
+    async fn verify_password(
+        &self,
+        stored: Option<String>,
+        password: &str,
+    ) -> Result<bool, AuthError> {
+        let passwords = self.inner.passwords.clone();
+        let password = password.to_string();
+        tokio::task::spawn_blocking(move || passwords.verify(stored.as_deref(), &password))
+            .await
+            .map_err(|e| InternalError::Task(e).into())
+    }
+
+    async fn hash_password(&self, password: &str) -> Result<String, AuthError> {
+        let passwords = self.inner.passwords.clone();
+        let password = password.to_string();
+        tokio::task::spawn_blocking(move || passwords.hash(&password))
+            .await
+            .map_err(InternalError::Task)?
+            .map_err(|_| InternalError::Hashing.into())
+    }
+
+    fn mint_pair(
+        &self,
+        session: SessionRef<'_>,
+        now: u64,
+        session_expires_at: u64,
+    ) -> Result<TokenPair, AuthError> {
+        let tokens = &self.inner.tokens;
+        let access = tokens.mint(TokenKind::Access, session, now, session_expires_at)?;
+        let refresh = tokens.mint(TokenKind::Refresh, session, now, session_expires_at)?;
+        Ok(TokenPair {
+            access_token: access.token,
+            refresh_token: refresh.token,
+            token_type: "Bearer",
+            expires_in: access.expires_at.saturating_sub(now),
+            refresh_expires_in: refresh.expires_at.saturating_sub(now),
+        })
+    }
+
+    /// Verifies a token of `kind` at the service's current time.
+    fn verify(&self, kind: TokenKind, token: &str) -> Result<Claims, AuthError> {
+        let now = self.clock().now().secs;
+        Ok(self.inner.tokens.verify(kind, token, now)?)
+    }
+
+    /// The whole access decision: token checks, then ONE consistent read of
+    /// session and user.
+    pub async fn authenticate(&self, access_token: &str) -> Result<Principal, AuthError> {
+        let Authorized { session, user, .. } = self.authorize(access_token).await?;
+        Ok(Principal {
+            user: UserView {
+                seq: user.seq,
+                id: user.id,
+                name: user.name,
+            },
+            session_id: session.session_id,
+        })
+    }
+
+    /// Verifies an access token and reads its session and user in one round
+    /// trip; [`check_access`] decides.
+    async fn authorize(&self, access_token: &str) -> Result<Authorized, AuthError> {
+        let claims = self.verify(TokenKind::Access, access_token)?;
+        let (session, user) = self
+            .inner
+            .store
+            .load_session_and_user(&claims.sid, &claims.sub)
+            .await?;
+        let now = self.clock().now().secs;
+        check_access(claim(&claims), session.as_ref(), user.as_ref(), now)
+            .map_err(AuthError::invalid_token)?;
+        match (session, user) {
+            (Some(session), Some(user)) => Ok(Authorized {
+                claims,
+                session,
+                user,
+            }),
+            // `check_access` passed neither without both.
+            _ => Err(AuthError::invalid_token(Rejection::SessionGone)),
+        }
+    }
+}
+
+/// What a verified token claims about its session.
+fn claim(claims: &Claims) -> SessionClaim<'_> {
+    SessionClaim {
+        session_id: &claims.sid,
+        user_id: &claims.sub,
+        generation: claims.gen,
+        version: claims.ver,
+    }
+}

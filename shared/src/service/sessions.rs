@@ -1,0 +1,206 @@
+//! What a signed-in caller does with their sessions: refresh, list, revoke,
+//! change the password, log out.
+
+use uuid::Uuid;
+
+use super::{claim, AuthService, Authorized, SessionView, TokenPair};
+use crate::error::AuthError;
+use crate::input::{NewPassword, Password};
+use crate::rules::session::session_expiry;
+use crate::rules::throttle::Window;
+use crate::rules::{refresh_outcome, RefreshOutcome, Rejection};
+use crate::store::{user_failures_key, ClaimCheck, RevokeOutcome};
+use crate::token::{SessionRef, TokenKind};
+
+impl AuthService {
+    /// Rotates the refresh token (one conditional transaction);
+    /// [`refresh_outcome`] says what a rotation that did not commit means.
+    pub async fn refresh(&self, refresh_token: &str) -> Result<TokenPair, AuthError> {
+        let claims = self.verify(TokenKind::Refresh, refresh_token)?;
+        let now = self.clock().now();
+        let expires_at = session_expiry(now.secs, self.inner.config.session_ttl);
+        let rotation = self
+            .inner
+            .store
+            .rotate_refresh(claim(&claims), now.secs, now.millis, expires_at)
+            .await?;
+        let session_ref = |generation| SessionRef {
+            user_id: &claims.sub,
+            session_id: &claims.sid,
+            generation,
+            version: claims.ver,
+        };
+        let grace = self.inner.config.refresh_reuse_grace;
+        match refresh_outcome(claim(&claims), &rotation, now, grace) {
+            RefreshOutcome::Rotate => {
+                let generation = claims.gen + 1;
+                tracing::info!(session_id = %claims.sid, generation, "refresh rotated");
+                self.mint_pair(session_ref(generation), now.secs, expires_at)
+            }
+            RefreshOutcome::Reissue {
+                generation,
+                expires_at,
+            } => {
+                tracing::info!(session_id = %claims.sid, "refresh reused within grace");
+                self.mint_pair(session_ref(generation), now.secs, expires_at)
+            }
+            RefreshOutcome::RevokeReplay => {
+                tracing::warn!(
+                    session_id = %claims.sid,
+                    user_id = %claims.sub,
+                    presented_generation = claims.gen,
+                    "refresh token reuse detected; session revoked"
+                );
+                self.inner.store.delete_session(&claims.sid).await?;
+                Err(AuthError::invalid_token(Rejection::ReplayRevoked))
+            }
+            RefreshOutcome::Dead(reason) => Err(AuthError::invalid_token(reason)),
+        }
+    }
+
+    /// The caller's live sessions: the access decision, then one Query.
+    pub async fn list_sessions(&self, access_token: &str) -> Result<Vec<SessionView>, AuthError> {
+        let Authorized { claims, user, .. } = self.authorize(access_token).await?;
+        let now = self.clock().now().secs;
+        let sessions = self
+            .inner
+            .store
+            .list_sessions(&user.id, user.token_version, now)
+            .await?;
+        Ok(sessions
+            .into_iter()
+            .map(|session| SessionView {
+                current: session.session_id == claims.sid,
+                session_id: session.session_id,
+                created_at: session.created_at,
+                refreshed_at: session.refreshed_at,
+                user_agent: session.user_agent,
+                source_ip: session.source_ip,
+            })
+            .collect())
+    }
+
+    /// Revokes one of the caller's sessions. Another user's session and an
+    /// unknown id are the same `SessionNotFound`, and change nothing.
+    pub async fn revoke_session(
+        &self,
+        access_token: &str,
+        session_id: &str,
+    ) -> Result<(), AuthError> {
+        let claims = self.verify(TokenKind::Access, access_token)?;
+        // Session ids are UUIDs, stored hyphenated and lowercase.
+        let Ok(target) = Uuid::parse_str(session_id).map(|id| id.hyphenated().to_string()) else {
+            // Still answer 401 to a revoked caller, as for any other id.
+            self.authorize(access_token).await?;
+            return Err(AuthError::SessionNotFound);
+        };
+        if target == claims.sid {
+            return self.logout(access_token).await;
+        }
+        let now = self.clock().now().secs;
+        match self
+            .inner
+            .store
+            .revoke_other_session(claim(&claims), &target, now)
+            .await?
+        {
+            RevokeOutcome::Revoked => {
+                tracing::info!(user_id = %claims.sub, revoked_session_id = %target, "session revoked");
+                Ok(())
+            }
+            RevokeOutcome::NotFound => Err(AuthError::SessionNotFound),
+            RevokeOutcome::CallerRejected => Err(AuthError::invalid_token(Rejection::SessionGone)),
+        }
+    }
+
+    /// Changes the password: every other session ends (version bump) and
+    /// this one continues with a fresh pair. A wrong current password counts
+    /// as a failed login for the account.
+    pub async fn change_password(
+        &self,
+        access_token: &str,
+        current_password: &Password,
+        new_password: Password,
+    ) -> Result<TokenPair, AuthError> {
+        let Authorized {
+            claims,
+            session,
+            user,
+        } = self.authorize(access_token).await?;
+        let new_password = NewPassword::try_from(new_password)
+            .map_err(|rule| AuthError::InvalidInput(format!("`newPassword` {rule}")))?;
+        let now = self.clock().now().secs;
+        let window = Window::at(now, self.inner.config.login_throttle.window);
+        let counter = user_failures_key(&user.id, window.index);
+        let max = self.inner.config.login_throttle.max_failures_per_user;
+        if !self
+            .inner
+            .store
+            .reserve_attempt(&counter, max, window.ends_at)
+            .await?
+        {
+            tracing::warn!(user_id = %user.id, "password change throttled");
+            return Err(AuthError::TooManyAttempts {
+                retry_after_secs: window.retry_after(now),
+            });
+        }
+        if !self
+            .verify_password(Some(user.password_hash.clone()), current_password.expose())
+            .await?
+        {
+            // The attempt stays counted.
+            return Err(AuthError::WrongCurrentPassword);
+        }
+        let hash = self.hash_password(new_password.expose()).await?;
+        let changed = self
+            .inner
+            .store
+            .change_password(claim(&claims), &hash, now, &counter)
+            .await?;
+        if changed == ClaimCheck::Rejected {
+            return Err(AuthError::invalid_token(Rejection::SessionGone));
+        }
+        tracing::info!(user_id = %user.id, session_id = %claims.sid, "password changed; other sessions ended");
+        self.mint_pair(
+            SessionRef {
+                user_id: &claims.sub,
+                session_id: &claims.sid,
+                generation: claims.gen + 1,
+                version: claims.ver + 1,
+            },
+            now,
+            session.expires_at,
+        )
+    }
+
+    /// Ends this device's session: its access and refresh tokens stop at once.
+    pub async fn logout(&self, access_token: &str) -> Result<(), AuthError> {
+        let claims = self.verify(TokenKind::Access, access_token)?;
+        let now = self.clock().now().secs;
+        match self.inner.store.end_session(claim(&claims), now).await? {
+            ClaimCheck::Done => {
+                tracing::info!(session_id = %claims.sid, "logout");
+                Ok(())
+            }
+            ClaimCheck::Rejected => Err(AuthError::invalid_token(Rejection::SessionGone)),
+        }
+    }
+
+    /// Ends every session of the user, on every device.
+    pub async fn logout_all(&self, access_token: &str) -> Result<(), AuthError> {
+        let claims = self.verify(TokenKind::Access, access_token)?;
+        let now = self.clock().now().secs;
+        match self
+            .inner
+            .store
+            .bump_token_version(claim(&claims), now)
+            .await?
+        {
+            ClaimCheck::Done => {
+                tracing::info!(user_id = %claims.sub, "logout everywhere");
+                Ok(())
+            }
+            ClaimCheck::Rejected => Err(AuthError::invalid_token(Rejection::SessionGone)),
+        }
+    }
+}

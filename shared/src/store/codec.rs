@@ -1,0 +1,242 @@
+//! The table's layout: keys, item shapes and their conversion to records.
+//!
+//! | item    | `pk`             | attributes                                                        |
+//! |---------|------------------|-------------------------------------------------------------------|
+//! | user    | `USER#<id>`      | id, seq, name, password_hash, token_version, created_at           |
+//! | session | `SESSION#<sid>`  | sid, user_id, token_version, generation, rotated_at_ms, expires_at (TTL), created_at, refreshed_at, user_agent, source_ip |
+//! | counter | `COUNTER#users`  | value (last `seq` handed out)                                     |
+//! | failures | `LOGINFAIL#USER#<id>#<window>`, `LOGINFAIL#IP#<ip>#<window>` | failures, expires_at (TTL: the window's end) |
+//!
+//! A session's `token_version` is the user's version when it was created (or
+//! last re-keyed): once the user's version moves on (logout-all, password
+//! change) the item lingers until its TTL but no longer counts as live.
+//!
+//! The GSI `by_user` (hash `user_id`, range `created_at`) holds only session
+//! items, so "list my sessions" is one Query.
+
+use std::collections::HashMap;
+
+use aws_sdk_dynamodb::types::{
+    AttributeDefinition, AttributeValue, BillingMode, GlobalSecondaryIndex, KeySchemaElement,
+    KeyType, Projection, ProjectionType, ScalarAttributeType, TimeToLiveSpecification,
+};
+use aws_sdk_dynamodb::Client;
+
+use super::StoreError;
+use crate::model::{NewSession, SessionRecord, UserRecord};
+
+pub const PK: &str = "pk";
+pub const TTL_ATTRIBUTE: &str = "expires_at";
+pub const USER_INDEX: &str = "by_user";
+pub const USER_COUNTER_KEY: &str = "COUNTER#users";
+/// The partition key the cold-start warm-up reads: no item ever has it, and
+/// the template grants each function `GetItem` on this key only.
+pub const WARM_UP_KEY: &str = "WARMUP";
+
+pub type Item = HashMap<String, AttributeValue>;
+
+pub fn s(v: impl Into<String>) -> AttributeValue {
+    AttributeValue::S(v.into())
+}
+
+pub fn n(v: u64) -> AttributeValue {
+    AttributeValue::N(v.to_string())
+}
+
+/// The partition key of user `id`'s item.
+pub fn user_key(id: &str) -> String {
+    format!("USER#{id}")
+}
+
+/// The partition key of session `sid`'s item.
+pub fn session_key(sid: &str) -> String {
+    format!("SESSION#{sid}")
+}
+
+/// The failed-login counter of account `id` in fixed window `window`.
+pub fn user_failures_key(id: &str, window: u64) -> String {
+    format!("LOGINFAIL#USER#{id}#{window}")
+}
+
+/// The failed-login counter of source address `ip` in fixed window `window`.
+pub fn ip_failures_key(ip: &str, window: u64) -> String {
+    format!("LOGINFAIL#IP#{ip}#{window}")
+}
+
+pub fn get_s(item: &Item, name: &'static str) -> Result<String, StoreError> {
+    match item.get(name) {
+        Some(AttributeValue::S(v)) => Ok(v.clone()),
+        _ => Err(StoreError::Corrupt(name)),
+    }
+}
+
+fn get_opt_s(item: &Item, name: &'static str) -> Option<String> {
+    match item.get(name) {
+        Some(AttributeValue::S(v)) => Some(v.clone()),
+        _ => None,
+    }
+}
+
+pub fn get_n(item: &Item, name: &'static str) -> Result<u64, StoreError> {
+    match item.get(name) {
+        Some(AttributeValue::N(v)) => v.parse().map_err(|_| StoreError::Corrupt(name)),
+        _ => Err(StoreError::Corrupt(name)),
+    }
+}
+
+pub fn user_from_item(item: &Item) -> Result<UserRecord, StoreError> {
+    Ok(UserRecord {
+        id: get_s(item, "id")?,
+        seq: get_n(item, "seq")?,
+        name: get_s(item, "name")?,
+        password_hash: get_s(item, "password_hash")?,
+        token_version: get_n(item, "token_version")?,
+    })
+}
+
+/// A new user's item, at token version 0.
+pub fn user_item(id: &str, seq: u64, name: &str, password_hash: &str, now: u64) -> Item {
+    HashMap::from([
+        (PK.to_string(), s(user_key(id))),
+        ("id".to_string(), s(id)),
+        ("seq".to_string(), n(seq)),
+        ("name".to_string(), s(name)),
+        ("password_hash".to_string(), s(password_hash)),
+        ("token_version".to_string(), n(0)),
+        ("created_at".to_string(), n(now)),
+    ])
+}
+
+pub fn session_from_item(item: &Item) -> Result<SessionRecord, StoreError> {
+    Ok(SessionRecord {
+        session_id: get_s(item, "sid")?,
+        user_id: get_s(item, "user_id")?,
+        token_version: get_n(item, "token_version")?,
+        generation: get_n(item, "generation")?,
+        rotated_at_ms: get_n(item, "rotated_at_ms")?,
+        expires_at: get_n(item, TTL_ATTRIBUTE)?,
+        created_at: get_n(item, "created_at")?,
+        refreshed_at: get_n(item, "refreshed_at")?,
+        user_agent: get_opt_s(item, "user_agent"),
+        source_ip: get_opt_s(item, "source_ip"),
+    })
+}
+
+/// A new session's item, at generation 1.
+pub fn session_item(session: &NewSession<'_>) -> Item {
+    let mut item = HashMap::from([
+        (PK.to_string(), s(session_key(session.session_id))),
+        ("sid".to_string(), s(session.session_id)),
+        ("user_id".to_string(), s(session.user_id)),
+        ("token_version".to_string(), n(session.token_version)),
+        ("generation".to_string(), n(1)),
+        ("rotated_at_ms".to_string(), n(0)),
+        (TTL_ATTRIBUTE.to_string(), n(session.expires_at)),
+        ("created_at".to_string(), n(session.now)),
+        ("refreshed_at".to_string(), n(session.now)),
+    ]);
+    if let Some(ua) = session.user_agent {
+        item.insert("user_agent".to_string(), s(ua));
+    }
+    if let Some(ip) = session.source_ip {
+        item.insert("source_ip".to_string(), s(ip));
+    }
+    item
+}
+
+/// Creates the table, its GSI and its TTL setting, as template.yaml does.
+pub async fn create_table(client: &Client, table: &str) -> Result<(), StoreError> {
+    let key = |name: &str, kind: KeyType| {
+        KeySchemaElement::builder()
+            .attribute_name(name)
+            .key_type(kind)
+            .build()
+            .expect("key schema fields set")
+    };
+    let attr = |name: &str, kind: ScalarAttributeType| {
+        AttributeDefinition::builder()
+            .attribute_name(name)
+            .attribute_type(kind)
+            .build()
+            .expect("attribute fields set")
+    };
+    client
+        .create_table()
+        .table_name(table)
+        .billing_mode(BillingMode::PayPerRequest)
+        .attribute_definitions(attr(PK, ScalarAttributeType::S))
+        .attribute_definitions(attr("user_id", ScalarAttributeType::S))
+        .attribute_definitions(attr("created_at", ScalarAttributeType::N))
+        .key_schema(key(PK, KeyType::Hash))
+        .global_secondary_indexes(
+            GlobalSecondaryIndex::builder()
+                .index_name(USER_INDEX)
+                .key_schema(key("user_id", KeyType::Hash))
+                .key_schema(key("created_at", KeyType::Range))
+                .projection(
+                    Projection::builder()
+                        .projection_type(ProjectionType::All)
+                        .build(),
+                )
+                .build()
+                .expect("index fields set"),
+        )
+        .send()
+        .await?;
+    client
+        .update_time_to_live()
+        .table_name(table)
+        .time_to_live_specification(
+            TimeToLiveSpecification::builder()
+                .attribute_name(TTL_ATTRIBUTE)
+                .enabled(true)
+                .build()
+                .expect("ttl fields set"),
+        )
+        .send()
+        .await?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_session_survives_the_round_trip_through_its_item() {
+        let new = NewSession {
+            session_id: "s-1",
+            user_id: "alice",
+            token_version: 3,
+            now: 100,
+            expires_at: 200,
+            user_agent: Some("ua"),
+            source_ip: None,
+        };
+        let record = session_from_item(&session_item(&new)).unwrap();
+        assert_eq!(
+            (record.session_id.as_str(), record.user_id.as_str()),
+            ("s-1", "alice")
+        );
+        assert_eq!((record.token_version, record.generation), (3, 1));
+        assert_eq!((record.expires_at, record.created_at), (200, 100));
+        assert_eq!(record.user_agent.as_deref(), Some("ua"));
+        assert_eq!(record.source_ip, None);
+    }
+
+    #[test]
+    fn malformed_items_name_the_attribute() {
+        let mut item = user_item("alice", 1, "Alice", "h", 5);
+        item.insert("seq".into(), s("one"));
+        assert!(matches!(
+            user_from_item(&item),
+            Err(StoreError::Corrupt("seq"))
+        ));
+        item.remove("name");
+        item.insert("seq".into(), n(1));
+        assert!(matches!(
+            user_from_item(&item),
+            Err(StoreError::Corrupt("name"))
+        ));
+    }
+}

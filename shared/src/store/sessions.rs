@@ -1,0 +1,363 @@
+//! The session aggregate: each write acting on a token is one conditional
+//! transaction that re-checks the token's claim
+//! ([`SESSION_CLAIM_CONDITION`], [`USER_VERSION_CONDITION`]).
+
+use aws_sdk_dynamodb::types::{
+    ConditionCheck, Delete, Put, ReturnValuesOnConditionCheckFailure, TransactWriteItem, Update,
+};
+
+use super::codec::{
+    n, s, session_from_item, session_item, session_key, user_from_item, user_key, PK, USER_INDEX,
+};
+use super::{Store, StoreError};
+use crate::model::{NewSession, SessionClaim, SessionRecord, UserRecord};
+use crate::rules::session::{
+    Rotation, LISTED_SESSION_FILTER, REVOCABLE_SESSION_CONDITION, SESSION_CLAIM_CONDITION,
+    USER_VERSION_CONDITION,
+};
+
+/// Whether a conditional write on a session found it as the token claims.
+#[derive(Debug, PartialEq, Eq)]
+pub enum ClaimCheck {
+    Done,
+    Rejected,
+}
+
+/// How revoking one of the caller's other sessions ended.
+#[derive(Debug, PartialEq, Eq)]
+pub enum RevokeOutcome {
+    Revoked,
+    /// The caller's own token no longer holds (session ended, version moved).
+    CallerRejected,
+    /// No live session of the caller's with that id.
+    NotFound,
+}
+
+impl Store {
+    /// An unconditional delete of item `pk`, as part of a transaction.
+    fn delete_by_key(&self, pk: &str) -> TransactWriteItem {
+        let delete = Delete::builder()
+            .table_name(&self.table)
+            .key(PK, s(pk))
+            .build()
+            .expect("delete fields set");
+        TransactWriteItem::builder().delete(delete).build()
+    }
+
+    fn session_claim_check(&self, claim: SessionClaim<'_>, now: u64) -> TransactWriteItem {
+        let check = ConditionCheck::builder()
+            .table_name(&self.table)
+            .key(PK, s(session_key(claim.session_id)))
+            .condition_expression(SESSION_CLAIM_CONDITION)
+            .expression_attribute_values(":uid", s(claim.user_id))
+            .expression_attribute_values(":gen", n(claim.generation))
+            .expression_attribute_values(":now", n(now))
+            .build()
+            .expect("condition check fields set");
+        TransactWriteItem::builder().condition_check(check).build()
+    }
+
+    fn user_version_check(&self, claim: SessionClaim<'_>) -> TransactWriteItem {
+        let check = ConditionCheck::builder()
+            .table_name(&self.table)
+            .key(PK, s(user_key(claim.user_id)))
+            .condition_expression(USER_VERSION_CONDITION)
+            .expression_attribute_values(":ver", n(claim.version))
+            .build()
+            .expect("condition check fields set");
+        TransactWriteItem::builder().condition_check(check).build()
+    }
+
+    /// Creates a session and deletes the account's attempt counter
+    /// `clear_failures`, in one transaction. With `bump_version_from`, the same
+    /// transaction moves the user's token version from that value to the next,
+    /// signing out every other session (single-session mode); it fails with
+    /// `AlreadyExists` if the version moved meanwhile.
+    pub async fn create_session(
+        &self,
+        session: NewSession<'_>,
+        bump_version_from: Option<u64>,
+        clear_failures: &str,
+    ) -> Result<(), StoreError> {
+        // A session id is a fresh UUID: a collision is refused, not merged.
+        let put = Put::builder()
+            .table_name(&self.table)
+            .set_item(Some(session_item(&session)))
+            .condition_expression("attribute_not_exists(pk)")
+            .build()
+            .expect("put fields set");
+        let mut items = vec![
+            TransactWriteItem::builder().put(put).build(),
+            self.delete_by_key(clear_failures),
+        ];
+        if let Some(from) = bump_version_from {
+            let bump = Update::builder()
+                .table_name(&self.table)
+                .key(PK, s(user_key(session.user_id)))
+                .update_expression("SET token_version = :next")
+                .condition_expression("token_version = :from")
+                .expression_attribute_values(":from", n(from))
+                .expression_attribute_values(":next", n(from + 1))
+                .build()
+                .expect("update fields set");
+            items.push(TransactWriteItem::builder().update(bump).build());
+        }
+        // A concurrent failed login bumping the same counter is a conflict:
+        // retried, not an error.
+        match self.transact(|| items.clone()).await? {
+            None => Ok(()),
+            Some(_) => Err(StoreError::AlreadyExists),
+        }
+    }
+
+    /// The session and its user, in ONE strongly consistent round trip.
+    pub async fn load_session_and_user(
+        &self,
+        session_id: &str,
+        user_id: &str,
+    ) -> Result<(Option<SessionRecord>, Option<UserRecord>), StoreError> {
+        let session_pk = session_key(session_id);
+        let user_pk = user_key(user_id);
+        let items = self.get_many(&[&session_pk, &user_pk]).await?;
+        Ok((
+            items.get(&session_pk).map(session_from_item).transpose()?,
+            items.get(&user_pk).map(user_from_item).transpose()?,
+        ))
+    }
+
+    pub async fn get_session(&self, session_id: &str) -> Result<Option<SessionRecord>, StoreError> {
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .key(PK, s(session_key(session_id)))
+            .consistent_read(true)
+            .send()
+            .await?;
+        out.item().map(session_from_item).transpose()
+    }
+
+    /// Advances the session one generation, in one conditional transaction:
+    /// the session must be at the claimed generation, unexpired, and the
+    /// user's token version unchanged. However many refreshes race with the
+    /// same token, exactly one commits.
+    pub async fn rotate_refresh(
+        &self,
+        claim: SessionClaim<'_>,
+        now: u64,
+        now_ms: u64,
+        new_expires_at: u64,
+    ) -> Result<Rotation, StoreError> {
+        let rotate = || {
+            let update = Update::builder()
+                .table_name(&self.table)
+                .key(PK, s(session_key(claim.session_id)))
+                .update_expression(
+                    "SET generation = :next, rotated_at_ms = :now_ms, refreshed_at = :now, expires_at = :exp",
+                )
+                .condition_expression(SESSION_CLAIM_CONDITION)
+                .expression_attribute_values(":uid", s(claim.user_id))
+                .expression_attribute_values(":gen", n(claim.generation))
+                .expression_attribute_values(":next", n(claim.generation + 1))
+                .expression_attribute_values(":now", n(now))
+                .expression_attribute_values(":now_ms", n(now_ms))
+                .expression_attribute_values(":exp", n(new_expires_at))
+                .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
+                .build()
+                .expect("update fields set");
+            vec![
+                TransactWriteItem::builder().update(update).build(),
+                self.user_version_check(claim),
+            ]
+        };
+        Ok(match self.transact(rotate).await? {
+            None => Rotation::Committed,
+            Some((1, _)) => Rotation::VersionChanged,
+            Some((_, Some(old))) => Rotation::Stale(Some(session_from_item(&old)?)),
+            // No old image: the session is gone (or the image was not sent).
+            Some((_, None)) => Rotation::Stale(self.get_session(claim.session_id).await?),
+        })
+    }
+
+    /// Deletes a session unconditionally (revocation after refresh reuse).
+    pub async fn delete_session(&self, session_id: &str) -> Result<(), StoreError> {
+        self.client
+            .delete_item()
+            .table_name(&self.table)
+            .key(PK, s(session_key(session_id)))
+            .send()
+            .await?;
+        Ok(())
+    }
+
+    /// Logout: deletes the session if, and only if, the token's claim on it
+    /// still holds (one round trip).
+    pub async fn end_session(
+        &self,
+        claim: SessionClaim<'_>,
+        now: u64,
+    ) -> Result<ClaimCheck, StoreError> {
+        let items = || {
+            let delete = Delete::builder()
+                .table_name(&self.table)
+                .key(PK, s(session_key(claim.session_id)))
+                .condition_expression(SESSION_CLAIM_CONDITION)
+                .expression_attribute_values(":uid", s(claim.user_id))
+                .expression_attribute_values(":gen", n(claim.generation))
+                .expression_attribute_values(":now", n(now))
+                .build()
+                .expect("delete fields set");
+            vec![
+                TransactWriteItem::builder().delete(delete).build(),
+                self.user_version_check(claim),
+            ]
+        };
+        Ok(claim_check(self.transact(items).await?))
+    }
+
+    /// Logout everywhere: `ADD token_version 1` on the user, if the token's
+    /// claim on its session and version still holds (one round trip).
+    pub async fn bump_token_version(
+        &self,
+        claim: SessionClaim<'_>,
+        now: u64,
+    ) -> Result<ClaimCheck, StoreError> {
+        let items = || {
+            let bump = Update::builder()
+                .table_name(&self.table)
+                .key(PK, s(user_key(claim.user_id)))
+                .update_expression("ADD token_version :one")
+                .condition_expression(USER_VERSION_CONDITION)
+                .expression_attribute_values(":ver", n(claim.version))
+                .expression_attribute_values(":one", n(1))
+                .build()
+                .expect("update fields set");
+            vec![
+                TransactWriteItem::builder().update(bump).build(),
+                self.session_claim_check(claim, now),
+            ]
+        };
+        Ok(claim_check(self.transact(items).await?))
+    }
+
+    /// The user's live sessions ([`crate::rules::session::is_listed`]),
+    /// newest first: one Query on the `by_user` index (more only past 1 MB).
+    pub async fn list_sessions(
+        &self,
+        user_id: &str,
+        token_version: u64,
+        now: u64,
+    ) -> Result<Vec<SessionRecord>, StoreError> {
+        let mut sessions = Vec::new();
+        let mut start = None;
+        loop {
+            let out = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .index_name(USER_INDEX)
+                .key_condition_expression("user_id = :uid")
+                .filter_expression(LISTED_SESSION_FILTER)
+                .expression_attribute_values(":uid", s(user_id))
+                .expression_attribute_values(":now", n(now))
+                .expression_attribute_values(":ver", n(token_version))
+                .scan_index_forward(false)
+                .set_exclusive_start_key(start)
+                .send()
+                .await?;
+            for item in out.items() {
+                sessions.push(session_from_item(item)?);
+            }
+            match out.last_evaluated_key() {
+                Some(key) if !key.is_empty() => start = Some(key.clone()),
+                _ => return Ok(sessions),
+            }
+        }
+    }
+
+    /// Deletes the caller's other session `target`, in one transaction that
+    /// also re-checks the caller's own claim: `target` must be revocable by
+    /// them ([`crate::rules::session::may_revoke`]).
+    pub async fn revoke_other_session(
+        &self,
+        claim: SessionClaim<'_>,
+        target: &str,
+        now: u64,
+    ) -> Result<RevokeOutcome, StoreError> {
+        let items = || {
+            let delete = Delete::builder()
+                .table_name(&self.table)
+                .key(PK, s(session_key(target)))
+                .condition_expression(REVOCABLE_SESSION_CONDITION)
+                .expression_attribute_values(":uid", s(claim.user_id))
+                .expression_attribute_values(":ver", n(claim.version))
+                .expression_attribute_values(":now", n(now))
+                .build()
+                .expect("delete fields set");
+            // The caller's checks come first: the first failed item decides.
+            vec![
+                self.session_claim_check(claim, now),
+                self.user_version_check(claim),
+                TransactWriteItem::builder().delete(delete).build(),
+            ]
+        };
+        Ok(match self.transact(items).await? {
+            None => RevokeOutcome::Revoked,
+            Some((2, _)) => RevokeOutcome::NotFound,
+            Some(_) => RevokeOutcome::CallerRejected,
+        })
+    }
+
+    /// Stores a new password hash and moves the user to the next token
+    /// version (every other session ends), while this session moves to the
+    /// next generation at that version, and the account's attempt counter is
+    /// cleared: one transaction, conditional on the token's claim.
+    pub async fn change_password(
+        &self,
+        claim: SessionClaim<'_>,
+        password_hash: &str,
+        now: u64,
+        failures_key: &str,
+    ) -> Result<ClaimCheck, StoreError> {
+        let items = || {
+            let user = Update::builder()
+                .table_name(&self.table)
+                .key(PK, s(user_key(claim.user_id)))
+                .update_expression("SET password_hash = :hash, token_version = :next")
+                .condition_expression(USER_VERSION_CONDITION)
+                .expression_attribute_values(":hash", s(password_hash))
+                .expression_attribute_values(":ver", n(claim.version))
+                .expression_attribute_values(":next", n(claim.version + 1))
+                .build()
+                .expect("update fields set");
+            let session = Update::builder()
+                .table_name(&self.table)
+                .key(PK, s(session_key(claim.session_id)))
+                .update_expression(
+                    "SET generation = :next_gen, token_version = :next, rotated_at_ms = :zero, refreshed_at = :now",
+                )
+                .condition_expression(SESSION_CLAIM_CONDITION)
+                .expression_attribute_values(":uid", s(claim.user_id))
+                .expression_attribute_values(":gen", n(claim.generation))
+                .expression_attribute_values(":next_gen", n(claim.generation + 1))
+                .expression_attribute_values(":next", n(claim.version + 1))
+                .expression_attribute_values(":zero", n(0))
+                .expression_attribute_values(":now", n(now))
+                .build()
+                .expect("update fields set");
+            vec![
+                TransactWriteItem::builder().update(user).build(),
+                TransactWriteItem::builder().update(session).build(),
+                self.delete_by_key(failures_key),
+            ]
+        };
+        Ok(claim_check(self.transact(items).await?))
+    }
+}
+
+fn claim_check(failed: Option<(usize, Option<super::Item>)>) -> ClaimCheck {
+    match failed {
+        None => ClaimCheck::Done,
+        Some(_) => ClaimCheck::Rejected,
+    }
+}

@@ -1,0 +1,97 @@
+//! The user aggregate: its item, the `seq` counter, and the login read.
+
+use aws_sdk_dynamodb::types::ReturnValue;
+
+use super::codec::{get_n, n, s, user_from_item, user_item, user_key, PK, USER_COUNTER_KEY};
+use super::{is_condition_failure, Store, StoreError};
+use crate::model::UserRecord;
+
+/// What a login reads, in one round trip.
+#[derive(Debug, Default)]
+pub struct LoginState {
+    pub user: Option<UserRecord>,
+    pub ip_failures: u64,
+}
+
+impl Store {
+    /// Hands out the next user `seq` (an atomic counter: unique, increasing).
+    pub async fn next_user_seq(&self) -> Result<u64, StoreError> {
+        let out = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key(PK, s(USER_COUNTER_KEY))
+            .update_expression("ADD #v :one")
+            .expression_attribute_names("#v", "value")
+            .expression_attribute_values(":one", n(1))
+            .return_values(ReturnValue::UpdatedNew)
+            .send()
+            .await?;
+        out.attributes()
+            .ok_or(StoreError::Corrupt("value"))
+            .and_then(|item| get_n(item, "value"))
+    }
+
+    /// Stores a new user; never overwrites an existing one (`AlreadyExists`).
+    pub async fn put_user(
+        &self,
+        id: &str,
+        seq: u64,
+        name: &str,
+        password_hash: &str,
+        now: u64,
+    ) -> Result<(), StoreError> {
+        let result = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(user_item(id, seq, name, password_hash, now)))
+            .condition_expression("attribute_not_exists(pk)")
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(()),
+            Err(e) if is_condition_failure(&e) => Err(StoreError::AlreadyExists),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    pub async fn get_user(&self, id: &str) -> Result<Option<UserRecord>, StoreError> {
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .key(PK, s(user_key(id)))
+            .consistent_read(true)
+            .send()
+            .await?;
+        out.item().map(user_from_item).transpose()
+    }
+
+    /// A login's user and its source's failure count, in one round trip (none
+    /// if there is nothing to read).
+    pub async fn load_login_state(
+        &self,
+        user_id: Option<&str>,
+        ip_failures: Option<&str>,
+    ) -> Result<LoginState, StoreError> {
+        let user_pk = user_id.map(user_key);
+        let pks: Vec<&str> = [user_pk.as_deref(), ip_failures]
+            .into_iter()
+            .flatten()
+            .collect();
+        if pks.is_empty() {
+            return Ok(LoginState::default());
+        }
+        let items = self.get_many(&pks).await?;
+        Ok(LoginState {
+            user: user_pk
+                .and_then(|pk| items.get(&pk))
+                .map(user_from_item)
+                .transpose()?,
+            ip_failures: ip_failures
+                .and_then(|k| items.get(k))
+                .map_or(Ok(0), |item| get_n(item, "failures"))?,
+        })
+    }
+}
