@@ -7,6 +7,7 @@ mod keys;
 mod login;
 mod logout;
 mod password;
+mod protected;
 mod refresh;
 mod register;
 mod sessions;
