@@ -8,6 +8,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 started=$(date +%s)
+# Measured again with the release profile: the functions on the request path.
+RELEASE_FUNCTIONS=${RELEASE_FUNCTIONS:-authorizer,validate,login}
 
 missing_zip=0
 for dir in functions/*/; do
@@ -36,6 +38,25 @@ for bench in decision cold_start load login_timing; do
   # report, not a reason to stop the other benchmarks.
   cargo bench --locked "${packages[@]}" --bench "$bench" || echo "$bench" >>"$BENCH_RESULTS_DIR/failed"
 done
+
+# The zips ship the release profile (opt-level "z", fat LTO): the decision
+# and the cold start of the request-path functions again, built that way
+# (x86_64; in a target dir of its own, so the bench-profile binaries stay).
+echo "== release profile: decision, cold start of ${RELEASE_FUNCTIONS}"
+release_started=$(date +%s)
+release_bins=()
+for f in ${RELEASE_FUNCTIONS//,/ }; do release_bins+=(--bin "$f"); done
+CARGO_TARGET_DIR=target/shipped cargo build --locked --release "${packages[@]}" \
+  "${release_bins[@]}" --bench decision --bench cold_start
+echo "$(( $(date +%s) - release_started ))" >"$BENCH_RESULTS_DIR/release_build_seconds"
+export BENCH_VARIANT=release
+CARGO_TARGET_DIR=target/shipped cargo bench --locked --profile release "${packages[@]}" --bench decision \
+  || echo "decision (release)" >>"$BENCH_RESULTS_DIR/failed"
+CARGO_TARGET_DIR=target/shipped TOKENGATE_BIN_DIR="$PWD/target/shipped/release" \
+  COLD_START_FUNCTIONS="$RELEASE_FUNCTIONS" \
+  cargo bench --locked --profile release "${packages[@]}" --bench cold_start \
+  || echo "cold_start (release)" >>"$BENCH_RESULTS_DIR/failed"
+unset BENCH_VARIANT
 
 echo "$(( $(date +%s) - started ))" >"$BENCH_RESULTS_DIR/total_seconds"
 python3 scripts/bench-report.py >BENCHMARKS.md

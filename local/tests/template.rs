@@ -241,3 +241,22 @@ fn the_table_matches_the_store() {
         }
     }
 }
+
+#[test]
+fn parameter_ranges_are_the_ones_the_functions_accept() {
+    use tokengate::config::limits;
+    let template = template();
+    let parameters = &template["Parameters"];
+    for (name, range) in [
+        ("AccessTokenTtlSecs", limits::ACCESS_TTL_SECS),
+        ("RefreshTokenTtlSecs", limits::REFRESH_TTL_SECS),
+        ("RefreshReuseGraceSecs", limits::REFRESH_REUSE_GRACE_SECS),
+        ("LoginMaxFailures", limits::LOGIN_MAX_FAILURES),
+        ("LoginMaxFailuresPerIp", limits::LOGIN_MAX_FAILURES_PER_IP),
+        ("LoginFailureWindowSecs", limits::LOGIN_FAILURE_WINDOW_SECS),
+    ] {
+        let p = &parameters[name];
+        assert_eq!(p["MinValue"].as_u64(), Some(*range.start()), "{name}");
+        assert_eq!(p["MaxValue"].as_u64(), Some(*range.end()), "{name}");
+    }
+}

@@ -33,8 +33,11 @@ impl ConfigError {
 /// A source of settings: the process environment, or a map in tests.
 /// Blank values count as unset.
 pub struct Env<'a> {
-    lookup: Box<dyn Fn(&str) -> Option<String> + 'a>,
+    lookup: Box<Lookup<'a>>,
 }
+
+/// Name to value, `None` when unset.
+type Lookup<'a> = dyn Fn(&str) -> Option<String> + 'a;
 
 impl<'a> Env<'a> {
     pub fn new(lookup: impl Fn(&str) -> Option<String> + 'a) -> Self {

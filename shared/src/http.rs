@@ -188,6 +188,9 @@ pub fn parse_body<T: DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
             format!("`{missing}` is required")
         } else if message.starts_with("invalid type") {
             format!("`{field}` must be a string")
+        } else if field == "." {
+            // About the object itself (a field given twice): names only.
+            message
         } else {
             // One of our own rules (`FieldRule`): safe to show.
             format!("`{field}` {message}")

@@ -6,8 +6,10 @@
 //! a second, warm one; peak RSS (`VmHWM`) once the second has answered.
 //!
 //! The binaries come from `TOKENGATE_BIN_DIR` (default `target/release`;
-//! `make bench` builds them with the bench profile). Runs `COLD_START_RUNS`
-//! (5) cold starts per function and prints medians.
+//! `make bench` builds them with the bench profile, then the release profile
+//! for a few). Runs `COLD_START_RUNS` (5) cold starts per function (those
+//! named in `COLD_START_FUNCTIONS`, comma-separated, or all) and prints
+//! medians.
 
 use std::collections::VecDeque;
 use std::convert::Infallible;
@@ -95,7 +97,7 @@ async fn runtime_api(
             handed: Instant::now(),
         });
         let event = runtime.next_event().await;
-        let deadline = tokengate::token::now_millis() + 30_000;
+        let deadline = tokengate::clock::Clock::now_millis(&tokengate::clock::SystemClock) + 30_000;
         return Ok(Response::builder()
             .header(
                 "lambda-runtime-aws-request-id",
@@ -339,7 +341,12 @@ async fn main() {
     );
     println!("  function        init    1st invoke   warm invoke   peak RSS   binary");
     let mut results = serde_json::Map::new();
-    for function in FUNCTIONS {
+    let only = std::env::var("COLD_START_FUNCTIONS").unwrap_or_default();
+    let only: Vec<&str> = only.split(',').filter(|f| !f.is_empty()).collect();
+    for function in FUNCTIONS
+        .iter()
+        .filter(|f| only.is_empty() || only.contains(f))
+    {
         let binary = bin_dir.join(function);
         env.last_mut().unwrap().1 = format!("tokengate-{function}");
         let (mut init, mut first, mut warm, mut rss) = (Vec::new(), Vec::new(), Vec::new(), 0);

@@ -6,9 +6,15 @@ use serde_json::Value;
 
 /// Benchmarks write their figures as JSON into `BENCH_RESULTS_DIR` (set by
 /// `make bench`) for `scripts/bench-report.py`; run alone, they only print.
+/// With `BENCH_VARIANT` set (`release`: the profile the zips ship with), the
+/// file is `<name>-<variant>.json`, beside the bench-profile one.
 pub fn write_bench_result(name: &str, result: &Value) {
     let Ok(dir) = std::env::var("BENCH_RESULTS_DIR") else {
         return;
+    };
+    let name = match std::env::var("BENCH_VARIANT") {
+        Ok(variant) if !variant.is_empty() => format!("{name}-{variant}"),
+        _ => name.to_string(),
     };
     std::fs::create_dir_all(&dir).expect("create BENCH_RESULTS_DIR");
     let path = std::path::Path::new(&dir).join(format!("{name}.json"));
