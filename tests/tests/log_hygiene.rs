@@ -141,8 +141,11 @@ async fn no_secret_reaches_the_logs() {
     }
 
     let logs = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
-    assert!(logs.contains("login failed"), "the flow was logged");
+    // Each failure logged once, where its response was made: client errors
+    // by code, the outage with its cause chain.
+    assert!(logs.contains("invalid_credentials"), "the flow was logged");
     assert!(logs.contains("refresh rotated"));
+    assert!(logs.contains("request failed") && logs.contains("service_unavailable"));
     for secret in &secrets {
         assert!(
             !logs.contains(secret.as_str()),
