@@ -120,6 +120,18 @@ impl TestApp {
 
     /// Another service on the same table with other settings (another key
     /// configuration, as after a deploy).
+    /// The todos sample on a table of its own next to this app's.
+    pub async fn todos(&self) -> todos_fn::Todos {
+        let todos = todos_fn::Todos {
+            client: self.store.client().clone(),
+            table: format!("{}-todos", self.store.table()),
+        };
+        todos_fn::ensure_table(&todos.client, &todos.table)
+            .await
+            .expect("todos table");
+        todos
+    }
+
     pub fn service_with(&self, overrides: &[(&str, &str)]) -> AuthService {
         AuthService::with_clock(
             config_with(self.store.table(), overrides),

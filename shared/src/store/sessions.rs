@@ -57,6 +57,22 @@ impl Store {
         TransactWriteItem::builder().condition_check(check).build()
     }
 
+    /// An update of the claimed session, conditional on the claim
+    /// ([`SESSION_CLAIM_CONDITION`]): `:uid`, `:gen` and `:now` are set.
+    fn claimed_session_update(
+        &self,
+        claim: SessionClaim<'_>,
+        now: u64,
+    ) -> aws_sdk_dynamodb::types::builders::UpdateBuilder {
+        Update::builder()
+            .table_name(&self.table)
+            .key(PK, s(session_key(claim.session_id)))
+            .condition_expression(SESSION_CLAIM_CONDITION)
+            .expression_attribute_values(":uid", s(claim.user_id))
+            .expression_attribute_values(":gen", n(claim.generation))
+            .expression_attribute_values(":now", n(now))
+    }
+
     fn user_version_check(&self, claim: SessionClaim<'_>) -> TransactWriteItem {
         let check = ConditionCheck::builder()
             .table_name(&self.table)
@@ -149,17 +165,12 @@ impl Store {
         new_expires_at: u64,
     ) -> Result<Rotation, StoreError> {
         let rotate = || {
-            let update = Update::builder()
-                .table_name(&self.table)
-                .key(PK, s(session_key(claim.session_id)))
+            let update = self
+                .claimed_session_update(claim, now)
                 .update_expression(
                     "SET generation = :next, rotated_at_ms = :now_ms, refreshed_at = :now, expires_at = :exp",
                 )
-                .condition_expression(SESSION_CLAIM_CONDITION)
-                .expression_attribute_values(":uid", s(claim.user_id))
-                .expression_attribute_values(":gen", n(claim.generation))
                 .expression_attribute_values(":next", n(claim.generation + 1))
-                .expression_attribute_values(":now", n(now))
                 .expression_attribute_values(":now_ms", n(now_ms))
                 .expression_attribute_values(":exp", n(new_expires_at))
                 .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
@@ -330,19 +341,14 @@ impl Store {
                 .expression_attribute_values(":next", n(claim.version + 1))
                 .build()
                 .expect("update fields set");
-            let session = Update::builder()
-                .table_name(&self.table)
-                .key(PK, s(session_key(claim.session_id)))
+            let session = self
+                .claimed_session_update(claim, now)
                 .update_expression(
                     "SET generation = :next_gen, token_version = :next, rotated_at_ms = :zero, refreshed_at = :now",
                 )
-                .condition_expression(SESSION_CLAIM_CONDITION)
-                .expression_attribute_values(":uid", s(claim.user_id))
-                .expression_attribute_values(":gen", n(claim.generation))
                 .expression_attribute_values(":next_gen", n(claim.generation + 1))
                 .expression_attribute_values(":next", n(claim.version + 1))
                 .expression_attribute_values(":zero", n(0))
-                .expression_attribute_values(":now", n(now))
                 .build()
                 .expect("update fields set");
             vec![

@@ -48,13 +48,7 @@ async fn sample_events_drive_each_handler() {
         assert!(allowed, "{name}: {decision}");
     }
 
-    let todos = todos_fn::Todos {
-        client: app.store.client().clone(),
-        table: format!("{}-todos", app.store.table()),
-    };
-    todos_fn::ensure_table(&todos.client, &todos.table)
-        .await
-        .unwrap();
+    let todos = app.todos().await;
     let r = todos_fn::handle(
         to_request(&load("todos-create.json", access, refresh)),
         &todos,

@@ -118,13 +118,7 @@ async fn without_the_authorizers_context_a_protected_function_refuses() {
 #[tokio::test]
 async fn todos_works_behind_an_http_api_and_a_rest_api() {
     let (app, access) = alice().await;
-    let todos = todos_fn::Todos {
-        client: app.store.client().clone(),
-        table: format!("{}-todos", app.store.table()),
-    };
-    todos_fn::ensure_table(&todos.client, &todos.table)
-        .await
-        .unwrap();
+    let todos = app.todos().await;
     let title = |t: &str| json!({ "title": t }).to_string();
 
     let created = todos_fn::handle(
