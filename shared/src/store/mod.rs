@@ -271,15 +271,15 @@ impl Store {
         if out.unprocessed_keys().is_some_and(|u| !u.is_empty()) {
             return Err(StoreError::unavailable("unprocessed keys"));
         }
-        let mut found = HashMap::new();
-        for item in out
-            .responses()
-            .and_then(|r| r.get(&self.table))
-            .into_iter()
-            .flatten()
-        {
+        // The items are taken out of the response, not copied.
+        let items = out
+            .responses
+            .and_then(|mut r| r.remove(&self.table))
+            .unwrap_or_default();
+        let mut found = HashMap::with_capacity(items.len());
+        for item in items {
             match item.get(PK) {
-                Some(AttributeValue::S(pk)) => found.insert(pk.clone(), item.clone()),
+                Some(AttributeValue::S(pk)) => found.insert(pk.clone(), item),
                 _ => return Err(StoreError::Corrupt(PK)),
             };
         }
