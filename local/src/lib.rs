@@ -101,7 +101,10 @@ impl Gateway {
         let lambda_request = match lambda_http::request::from_str(&event.to_string()) {
             Ok(r) => r,
             Err(_) => {
-                return gateway_message(StatusCode::INTERNAL_SERVER_ERROR, "Internal Server Error")
+                return json_response(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    &json!({"error": "internal_error", "message": "internal error"}),
+                )
             }
         };
         let response = (route.handler)(self, lambda_request).await;

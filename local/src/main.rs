@@ -26,10 +26,16 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     Store::new(client.clone(), auth.config().table_name.clone())
         .ensure_table()
         .await
-        .map_err(|e| format!("creating table {}: {e}", auth.config().table_name))?;
+        .map_err(|e| {
+            let cause = tokengate::error::display_chain(&e);
+            format!("creating table {}: {cause}", auth.config().table_name)
+        })?;
     todos_fn::ensure_table(&client, &todos_table)
         .await
-        .map_err(|e| format!("creating table {todos_table}: {e}"))?;
+        .map_err(|e| {
+            let cause = tokengate::error::display_chain(&e);
+            format!("creating table {todos_table}: {cause}")
+        })?;
     let todos = todos_fn::Todos {
         client,
         table: todos_table,

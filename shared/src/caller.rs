@@ -79,7 +79,9 @@ impl Caller {
 
     /// The caller of a request that came through API Gateway: HTTP API v2
     /// (`requestContext.authorizer.lambda`) or REST v1
-    /// (`requestContext.authorizer`). Logs why when there is none.
+    /// (`requestContext.authorizer`). The error says why there is none; as
+    /// an `ApiError` (401 `missing_token`) it is logged where the response
+    /// is made.
     #[cfg(feature = "lambda")]
     pub fn from_request(request: &lambda_http::Request) -> Result<Self, CallerError> {
         use lambda_http::request::RequestContext;
@@ -91,14 +93,10 @@ impl Caller {
             Some(RequestContext::ApiGatewayV1(context)) => Some(&context.authorizer.fields),
             _ => None,
         };
-        let caller = match fields {
+        match fields {
             Some(fields) => Caller::from_context(fields),
             None => Err(CallerError::NoContext),
-        };
-        if let Err(e) = &caller {
-            tracing::error!(error = %e, "request refused: no caller from the authorizer");
         }
-        caller
     }
 }
 

@@ -132,7 +132,9 @@ impl ApiError {
 
     /// Logs the failure once: server-side ones with their cause (by
     /// `Display` only), client ones as their code and, for tokens, why.
-    fn log(&self) {
+    /// [`error_response`] calls it; so does the authorizer, which answers
+    /// with a policy instead.
+    pub fn log(&self) {
         let code = self.code();
         match self {
             ApiError::Auth(AuthError::Unavailable(_) | AuthError::Internal(_)) => {
@@ -141,7 +143,9 @@ impl ApiError {
             ApiError::Auth(AuthError::InvalidToken { reason }) => {
                 tracing::info!(code, reason = %reason, "request refused")
             }
-            ApiError::NoCaller(_) => {}
+            ApiError::NoCaller(why) => {
+                tracing::error!(code, reason = %why, "protected function reached without a caller")
+            }
             _ => tracing::info!(code, "request refused"),
         }
     }
@@ -152,7 +156,11 @@ impl ApiError {
 /// credential: `InvalidToken`.
 pub fn bearer_token<'h>(headers: &'h HeaderMap, name: &str) -> Result<&'h str, ApiError> {
     let value = headers.get(name).ok_or(ApiError::MissingToken)?;
-    let value = value.to_str().map_err(|_| unusable_credential())?;
+    bearer_credential(value.to_str().map_err(|_| unusable_credential())?)
+}
+
+/// The token of a `Bearer <token>` credential, or `InvalidToken`.
+pub fn bearer_credential(value: &str) -> Result<&str, ApiError> {
     parse_bearer(value).ok_or_else(unusable_credential)
 }
 

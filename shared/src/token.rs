@@ -145,14 +145,6 @@ impl TokenKeys {
         }
     }
 
-    pub fn access_ttl(&self) -> Duration {
-        self.access_ttl
-    }
-
-    pub fn refresh_ttl(&self) -> Duration {
-        self.refresh_ttl
-    }
-
     /// Mints a token of `kind` for `session`, expiring after the kind's TTL
     /// but never after `not_after` (the session's own expiry).
     pub fn mint(

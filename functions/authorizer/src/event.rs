@@ -1,11 +1,11 @@
 //! The authorizer event, parsed straight from the event bytes into the few
 //! fields the decision needs: no intermediate JSON tree, no full typed
-//! event. Every field is lenient (a value of the wrong type reads as
-//! absent), so an odd event is a deny. (A payload that is not an object at
-//! all fails to parse: the invocation errs, and API Gateway refuses the
-//! request just the same.)
+//! event. Parsing never fails on a value of the wrong type: a field of the
+//! wrong type reads as absent and a payload that is not an object as an
+//! empty event, so an odd event is a deny, never an invocation error (whose
+//! message could quote the event).
 
-use serde::de::{Deserializer, IgnoredAny, MapAccess, Visitor};
+use serde::de::{Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde::Deserialize;
 use serde_json::Value;
 
@@ -20,9 +20,59 @@ pub enum Kind {
     RestRequest,
 }
 
+/// Visitor methods that read any value but a map as the default.
+macro_rules! anything_but_a_map_is_default {
+    () => {
+        fn visit_bool<E>(self, _: bool) -> Result<Self::Value, E> {
+            Ok(Default::default())
+        }
+        fn visit_i64<E>(self, _: i64) -> Result<Self::Value, E> {
+            Ok(Default::default())
+        }
+        fn visit_u64<E>(self, _: u64) -> Result<Self::Value, E> {
+            Ok(Default::default())
+        }
+        fn visit_f64<E>(self, _: f64) -> Result<Self::Value, E> {
+            Ok(Default::default())
+        }
+        fn visit_str<E>(self, _: &str) -> Result<Self::Value, E> {
+            Ok(Default::default())
+        }
+        fn visit_unit<E>(self) -> Result<Self::Value, E> {
+            Ok(Default::default())
+        }
+        fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+            while seq.next_element::<IgnoredAny>()?.is_some() {}
+            Ok(Default::default())
+        }
+    };
+}
+
+/// An authorizer event: the fields of an object, or nothing.
+#[derive(Debug, Default)]
+pub struct AuthorizerEvent(Fields);
+
+impl<'de> Deserialize<'de> for AuthorizerEvent {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct EventVisitor;
+        impl<'de> Visitor<'de> for EventVisitor {
+            type Value = AuthorizerEvent;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("an authorizer event")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Self::Value, A::Error> {
+                let map = serde::de::value::MapAccessDeserializer::new(map);
+                Fields::deserialize(map).map(AuthorizerEvent)
+            }
+            anything_but_a_map_is_default!();
+        }
+        deserializer.deserialize_any(EventVisitor)
+    }
+}
+
 #[derive(Debug, Default, Deserialize)]
 #[serde(rename_all = "camelCase")]
-pub struct AuthorizerEvent {
+struct Fields {
     #[serde(default, deserialize_with = "lenient")]
     version: Option<String>,
     #[serde(default, rename = "type", deserialize_with = "lenient")]
@@ -41,6 +91,26 @@ pub struct AuthorizerEvent {
 
 impl AuthorizerEvent {
     pub fn kind(&self) -> Option<Kind> {
+        self.0.kind()
+    }
+
+    pub fn method_arn(&self) -> Option<&str> {
+        self.0.method_arn.as_deref()
+    }
+
+    pub fn authorization_token(&self) -> Option<&str> {
+        self.0.authorization_token.as_deref()
+    }
+
+    /// The one `Authorization` header (any case). None, or two of them:
+    /// no usable credential.
+    pub fn authorization_header(&self) -> Result<&str, tokengate::ApiError> {
+        self.0.authorization_header()
+    }
+}
+
+impl Fields {
+    fn kind(&self) -> Option<Kind> {
         let has_method_arn = self.method_arn.is_some();
         match (self.version.as_deref(), self.kind.as_deref()) {
             (Some("2.0"), Some("REQUEST")) if self.request_context => Some(Kind::HttpApiV2),
@@ -52,17 +122,7 @@ impl AuthorizerEvent {
         }
     }
 
-    pub fn method_arn(&self) -> Option<&str> {
-        self.method_arn.as_deref()
-    }
-
-    pub fn authorization_token(&self) -> Option<&str> {
-        self.authorization_token.as_deref()
-    }
-
-    /// The one `Authorization` header (any case). None, or two of them:
-    /// no usable credential.
-    pub fn authorization_header(&self) -> Result<&str, tokengate::ApiError> {
+    fn authorization_header(&self) -> Result<&str, tokengate::ApiError> {
         match &self.headers {
             AuthorizationHeader {
                 value: Some(value),
@@ -127,9 +187,7 @@ impl<'de> Deserialize<'de> for AuthorizationHeader {
                 }
                 Ok(header)
             }
-            fn visit_unit<E>(self) -> Result<Self::Value, E> {
-                Ok(AuthorizationHeader::default())
-            }
+            anything_but_a_map_is_default!();
         }
         deserializer.deserialize_any(HeadersVisitor)
     }

@@ -17,9 +17,8 @@ use aws_lambda_events::apigw::{
 use aws_lambda_events::iam::{IamPolicyEffect, IamPolicyStatement};
 use serde::Serialize;
 use serde_json::{json, Value};
-use tokengate::http::parse_bearer;
-use tokengate::rules::Rejection;
-use tokengate::{ApiError, AuthError, AuthService, Caller};
+use tokengate::http::bearer_credential;
+use tokengate::{ApiError, AuthService, Caller};
 
 pub use event::{AuthorizerEvent, Kind};
 
@@ -51,8 +50,10 @@ pub async fn handle(event: AuthorizerEvent, service: &AuthService) -> Authorizer
         Kind::RestToken => event
             .authorization_token()
             .ok_or(ApiError::MissingToken)
-            .and_then(bearer),
-        Kind::HttpApiV2 | Kind::RestRequest => event.authorization_header().and_then(bearer),
+            .and_then(bearer_credential),
+        Kind::HttpApiV2 | Kind::RestRequest => {
+            event.authorization_header().and_then(bearer_credential)
+        }
     };
     let decision = decide(token, service).await;
     match kind {
@@ -68,17 +69,14 @@ pub async fn handle(event: AuthorizerEvent, service: &AuthService) -> Authorizer
     }
 }
 
-/// [`handle`] on a JSON event, answering JSON (tests, the local gateway).
+/// [`handle`] on a JSON event, answering JSON (tests, the local gateway):
+/// the event goes through its bytes, as the Lambda runtime parses it.
 pub async fn handle_json(event: Value, service: &AuthService) -> Value {
-    // Not an object at all: nothing to authorize.
-    let event = serde_json::from_value(event).unwrap_or_default();
+    let bytes = serde_json::to_vec(&event).unwrap_or_default();
+    // Only bytes that are not JSON fail to parse (API Gateway never sends them).
+    let event = serde_json::from_slice(&bytes).unwrap_or_default();
     serde_json::to_value(handle(event, service).await)
         .unwrap_or_else(|_| json!({"isAuthorized": false}))
-}
-
-fn bearer(value: &str) -> Result<&str, ApiError> {
-    parse_bearer(value)
-        .ok_or_else(|| AuthError::invalid_token(Rejection::Token("not a bearer credential")).into())
 }
 
 async fn decide(token: Result<&str, ApiError>, service: &AuthService) -> Option<Caller> {
@@ -93,16 +91,8 @@ async fn decide(token: Result<&str, ApiError>, service: &AuthService) -> Option<
             session_id: principal.session_id,
         }),
         Err(e) => {
-            match &e {
-                ApiError::Auth(AuthError::Unavailable(_) | AuthError::Internal(_)) => {
-                    let error = tokengate::error::display_chain(&e);
-                    tracing::error!(reason = e.code(), %error, "request not authorized")
-                }
-                ApiError::Auth(AuthError::InvalidToken { reason }) => {
-                    tracing::info!(reason = e.code(), why = %reason, "request not authorized")
-                }
-                _ => tracing::info!(reason = e.code(), "request not authorized"),
-            }
+            // The same log line as any refused request; the deny is the answer.
+            e.log();
             None
         }
     }

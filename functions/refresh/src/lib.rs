@@ -11,10 +11,13 @@ use tokengate::http::{bearer_token, parse_body, token_response, REFRESH_TOKEN_HE
 use tokengate::lambda::respond;
 use tokengate::{ApiError, AuthService};
 
+/// Either spelling; `refreshToken` wins when both are there.
 #[derive(Deserialize)]
 struct RefreshRequest {
-    #[serde(rename = "refreshToken", alias = "refresh_token")]
-    refresh_token: Option<String>,
+    #[serde(rename = "refreshToken")]
+    camel: Option<String>,
+    #[serde(rename = "refresh_token")]
+    snake: Option<String>,
 }
 
 pub async fn handle(request: Request, service: &AuthService) -> Response<Body> {
@@ -40,5 +43,5 @@ fn refresh_token(request: &Request) -> Result<String, ApiError> {
         return Err(ApiError::MissingToken);
     }
     let body: RefreshRequest = parse_body(body)?;
-    body.refresh_token.ok_or(ApiError::MissingToken)
+    body.camel.or(body.snake).ok_or(ApiError::MissingToken)
 }

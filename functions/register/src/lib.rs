@@ -1,9 +1,18 @@
 //! `POST /api/auth/register` {id, password, name} -> 201 {seq, id, name}.
 
 use lambda_http::{Body, Request, Response};
+use serde::Deserialize;
 use tokengate::http::{json_response, parse_body};
+use tokengate::input::Password;
 use tokengate::lambda::respond;
 use tokengate::{ApiError, AuthService, RegisterInput};
+
+#[derive(Deserialize)]
+struct RegisterRequest {
+    id: String,
+    password: Password,
+    name: String,
+}
 
 pub async fn handle(request: Request, service: &AuthService) -> Response<Body> {
     respond(register(&request, service).await)
@@ -13,9 +22,9 @@ async fn register(
     request: &Request,
     service: &AuthService,
 ) -> Result<http::Response<String>, ApiError> {
-    // Every field is validated as it is read (`UserId`, `NewPassword`,
-    // `DisplayName`), before any hashing.
-    let input: RegisterInput = parse_body(request.body())?;
+    let body: RegisterRequest = parse_body(request.body())?;
+    // Every field is validated, in the documented order, before any hashing.
+    let input = RegisterInput::new(body.id, body.password, body.name)?;
     let user = service.register(input).await?;
     Ok(json_response(http::StatusCode::CREATED, &user))
 }

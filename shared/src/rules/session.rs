@@ -100,17 +100,19 @@ pub fn check_user(claim: SessionClaim<'_>, user: &UserRecord) -> Result<(), Reje
 }
 
 /// The whole store half of an access decision: the session and user a
-/// verified token names, as read (in one round trip) at `now`.
+/// verified token names, as read (in one round trip) at `now`. Hands both
+/// back when the token holds.
 pub fn check_access(
     claim: SessionClaim<'_>,
-    session: Option<&SessionRecord>,
-    user: Option<&UserRecord>,
+    session: Option<SessionRecord>,
+    user: Option<UserRecord>,
     now: u64,
-) -> Result<(), Rejection> {
+) -> Result<(SessionRecord, UserRecord), Rejection> {
     let session = session.ok_or(Rejection::SessionGone)?;
     let user = user.ok_or(Rejection::UserGone)?;
-    check_session(claim, session, now)?;
-    check_user(claim, user)
+    check_session(claim, &session, now)?;
+    check_user(claim, &user)?;
+    Ok((session, user))
 }
 
 /// Which sessions "my sessions" lists: live, at the user's current version.
@@ -253,27 +255,25 @@ mod tests {
 
     #[test]
     fn access_decision_every_branch() {
+        let decide = |s, u, now| check_access(claim(), s, u, now).map(|_| ());
         let (s, u) = (session(), user());
-        assert_eq!(check_access(claim(), Some(&s), Some(&u), NOW), Ok(()));
+        assert_eq!(decide(Some(s.clone()), Some(u.clone()), NOW), Ok(()));
         assert_eq!(
-            check_access(claim(), None, Some(&u), NOW),
+            decide(None, Some(u.clone()), NOW),
             Err(Rejection::SessionGone)
         );
-        assert_eq!(
-            check_access(claim(), Some(&s), None, NOW),
-            Err(Rejection::UserGone)
-        );
+        assert_eq!(decide(Some(s.clone()), None, NOW), Err(Rejection::UserGone));
         let expired = SessionRecord {
             expires_at: NOW,
             ..session()
         };
         assert_eq!(
-            check_access(claim(), Some(&expired), Some(&u), NOW),
+            decide(Some(expired.clone()), Some(u.clone()), NOW),
             Err(Rejection::SessionExpired)
         );
         // The same session, read a second earlier, was fine.
         assert_eq!(
-            check_access(claim(), Some(&expired), Some(&u), NOW - 1),
+            decide(Some(expired.clone()), Some(u.clone()), NOW - 1),
             Ok(())
         );
         let rotated = SessionRecord {
@@ -281,7 +281,7 @@ mod tests {
             ..session()
         };
         assert_eq!(
-            check_access(claim(), Some(&rotated), Some(&u), NOW),
+            decide(Some(rotated.clone()), Some(u.clone()), NOW),
             Err(Rejection::GenerationMoved)
         );
         let theirs = SessionRecord {
@@ -289,7 +289,7 @@ mod tests {
             ..session()
         };
         assert_eq!(
-            check_access(claim(), Some(&theirs), Some(&u), NOW),
+            decide(Some(theirs.clone()), Some(u.clone()), NOW),
             Err(Rejection::OtherUser)
         );
         let other_user = UserRecord {
@@ -297,7 +297,7 @@ mod tests {
             ..user()
         };
         assert_eq!(
-            check_access(claim(), Some(&s), Some(&other_user), NOW),
+            decide(Some(s.clone()), Some(other_user.clone()), NOW),
             Err(Rejection::OtherUser)
         );
         let bumped = UserRecord {
@@ -305,7 +305,7 @@ mod tests {
             ..user()
         };
         assert_eq!(
-            check_access(claim(), Some(&s), Some(&bumped), NOW),
+            decide(Some(s.clone()), Some(bumped.clone()), NOW),
             Err(Rejection::VersionMoved)
         );
     }

@@ -50,8 +50,9 @@ pub fn plausible_login(id: &str, password: &str) -> bool {
     (1..=64).contains(&id.len()) && password.len() <= 1024
 }
 
-/// Longest source address used in a counter key (IPv6 is at most 45).
-const MAX_SOURCE_IP_CHARS: usize = 64;
+/// Longest source address used in a counter key or kept on a session
+/// (IPv6 is at most 45).
+pub const MAX_SOURCE_IP_CHARS: usize = 64;
 
 /// The source a failed login is counted against: an IPv4 address, or the
 /// /64 of an IPv6 one (a single client usually holds a whole /64).

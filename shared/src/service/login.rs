@@ -5,22 +5,39 @@ use uuid::Uuid;
 use super::{AuthService, ClientInfo, TokenPair, UserView};
 use crate::config::SessionMode;
 use crate::error::AuthError;
-use crate::input::{DisplayName, NewPassword, Password, UserId};
+use crate::input::{DisplayName, FieldRule, NewPassword, Password, UserId};
 use crate::model::NewSession;
 use crate::rules::session::session_expiry;
-use crate::rules::throttle::{plausible_login, source_blocked, throttle_source, Window};
+use crate::rules::throttle::{
+    plausible_login, source_blocked, throttle_source, Window, MAX_SOURCE_IP_CHARS,
+};
 use crate::store::{ip_failures_key, user_failures_key, StoreError};
 use crate::token::SessionRef;
 
 /// Longest user agent kept on a session.
 const MAX_USER_AGENT_CHARS: usize = 256;
 
-/// A registration, every field validated as it is built (or deserialised).
-#[derive(Debug, serde::Deserialize)]
+/// A registration, every field validated.
+#[derive(Debug)]
 pub struct RegisterInput {
     pub id: UserId,
     pub password: NewPassword,
     pub name: DisplayName,
+}
+
+impl RegisterInput {
+    /// Checks `id`, then `password`, then `name` (the order the API
+    /// documents); the error names the first field that breaks its rule.
+    pub fn new(id: String, password: Password, name: String) -> Result<Self, AuthError> {
+        fn named(field: &'static str) -> impl Fn(FieldRule) -> AuthError {
+            move |rule| AuthError::InvalidInput(format!("`{field}` {rule}"))
+        }
+        Ok(RegisterInput {
+            id: UserId::try_from(id).map_err(named("id"))?,
+            password: NewPassword::try_from(password).map_err(named("password"))?,
+            name: DisplayName::try_from(name).map_err(named("name"))?,
+        })
+    }
 }
 
 impl AuthService {
@@ -62,7 +79,10 @@ impl AuthService {
         // read, but still the same argon2 work below.
         let plausible = plausible_login(id, password.expose());
         let user_counter = plausible.then(|| user_failures_key(id, window.index));
-        let source_ip = client.source_ip.as_deref().map(throttle_source_kept);
+        let source_ip = client
+            .source_ip
+            .as_deref()
+            .map(|ip| ip.chars().take(MAX_SOURCE_IP_CHARS).collect::<String>());
         let ip_counter = client
             .source_ip
             .as_deref()
@@ -155,9 +175,4 @@ impl AuthService {
             expires_at,
         )
     }
-}
-
-/// The source address as kept on the session (bounded like the counter key).
-fn throttle_source_kept(ip: &str) -> String {
-    ip.chars().take(64).collect()
 }

@@ -16,7 +16,7 @@ use crate::config::Config;
 use crate::error::{AuthError, InternalError};
 use crate::model::{SessionClaim, SessionRecord, UserRecord};
 use crate::password::Passwords;
-use crate::rules::{check_access, Rejection};
+use crate::rules::check_access;
 use crate::store::Store;
 use crate::token::{Claims, SessionRef, TokenKeys, TokenKind};
 
@@ -220,17 +220,13 @@ impl AuthService {
             .load_session_and_user(&claims.sid, &claims.sub)
             .await?;
         let now = self.clock().now().secs;
-        check_access(claim(&claims), session.as_ref(), user.as_ref(), now)
-            .map_err(AuthError::invalid_token)?;
-        match (session, user) {
-            (Some(session), Some(user)) => Ok(Authorized {
-                claims,
-                session,
-                user,
-            }),
-            // `check_access` passed neither without both.
-            _ => Err(AuthError::invalid_token(Rejection::SessionGone)),
-        }
+        let (session, user) =
+            check_access(claim(&claims), session, user, now).map_err(AuthError::invalid_token)?;
+        Ok(Authorized {
+            claims,
+            session,
+            user,
+        })
     }
 }
 

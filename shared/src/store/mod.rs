@@ -32,7 +32,7 @@ const MAX_CONFLICT_RETRIES: u32 = 8;
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
-#[derive(Debug, thiserror::Error)]
+#[derive(thiserror::Error)]
 pub enum StoreError {
     /// The request did not reach DynamoDB or DynamoDB failed it. The source
     /// says why; its `Display` chain holds no item data.
@@ -43,6 +43,14 @@ pub enum StoreError {
     Corrupt(&'static str),
     #[error("item already exists")]
     AlreadyExists,
+}
+
+// By hand: a derived `Debug` would print the SDK error's raw response, which
+// can hold whole items (password hashes). This prints the `Display` chain.
+impl std::fmt::Debug for StoreError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&crate::error::display_chain(self))
+    }
 }
 
 impl<E, R> From<SdkError<E, R>> for StoreError

@@ -10,6 +10,7 @@ mod password;
 mod protected;
 mod refresh;
 mod register;
+mod rules;
 mod sessions;
 mod store_down;
 mod store_faults;
