@@ -26,16 +26,26 @@ pub struct Config {
     /// `JWT_PRIVATE_KEY`/`JWT_PUBLIC_KEY`, previous keys).
     pub keys: KeyConfig,
     pub issuer: String,
+    /// `aud` of access tokens: the APIs behind tokengate.
     pub audience: String,
+    /// `aud` of refresh tokens: tokengate's own refresh endpoint
+    /// ([`refresh_audience`]), never `audience`, so no verifier of access
+    /// tokens that checks `aud` takes a refresh token for one.
+    pub refresh_audience: String,
     pub access_ttl: Duration,
     pub refresh_ttl: Duration,
     /// How long a session lives after its login or last refresh: idle for
     /// longer, it ends. The same length as `refresh_ttl`, since a refresh
     /// token lives exactly as long as the session it renews.
     pub session_ttl: Duration,
+    /// The absolute limit: however often it is refreshed, a session ends
+    /// this long after its login (`SESSION_MAX_LIFETIME_SECS`).
+    pub session_max_lifetime: Duration,
     pub refresh_reuse_grace: Duration,
     pub session_mode: SessionMode,
     pub login_throttle: LoginThrottle,
+    /// Registrations allowed per source address in one throttle window.
+    pub register_max_per_ip: u64,
 }
 
 /// Failed-login limits: past either one, logins get 429 until the window ends.
@@ -58,12 +68,15 @@ impl std::fmt::Debug for Config {
             .field("keys", &self.keys)
             .field("issuer", &self.issuer)
             .field("audience", &self.audience)
+            .field("refresh_audience", &self.refresh_audience)
             .field("access_ttl", &self.access_ttl)
             .field("refresh_ttl", &self.refresh_ttl)
             .field("session_ttl", &self.session_ttl)
+            .field("session_max_lifetime", &self.session_max_lifetime)
             .field("refresh_reuse_grace", &self.refresh_reuse_grace)
             .field("session_mode", &self.session_mode)
             .field("login_throttle", &self.login_throttle)
+            .field("register_max_per_ip", &self.register_max_per_ip)
             .finish()
     }
 }
@@ -76,6 +89,10 @@ pub const DEFAULT_REFRESH_REUSE_GRACE_SECS: u64 = 10;
 pub const DEFAULT_LOGIN_MAX_FAILURES: u64 = 5;
 pub const DEFAULT_LOGIN_MAX_FAILURES_PER_IP: u64 = 50;
 pub const DEFAULT_LOGIN_FAILURE_WINDOW_SECS: u64 = 900;
+/// 30 days.
+pub const DEFAULT_SESSION_MAX_LIFETIME_SECS: u64 = 2_592_000;
+pub const DEFAULT_REGISTER_MAX_PER_IP: u64 = 20;
+pub const DEFAULT_KEYS_REFRESH_SECS: u64 = 300;
 
 /// The ranges accepted at start-up. The upper bounds keep every `now + ttl`
 /// far from overflow and every setting within what makes sense.
@@ -92,6 +109,17 @@ pub mod limits {
     pub const LOGIN_MAX_FAILURES_PER_IP: RangeInclusive<u64> = 1..=1_000_000;
     /// Up to a day.
     pub const LOGIN_FAILURE_WINDOW_SECS: RangeInclusive<u64> = 1..=86_400;
+    /// Up to a year, like the refresh TTL.
+    pub const SESSION_MAX_LIFETIME_SECS: RangeInclusive<u64> = 1..=31_536_000;
+    pub const REGISTER_MAX_PER_IP: RangeInclusive<u64> = 1..=1_000_000;
+    /// How often key material is re-read from Secrets Manager: at least
+    /// every 10 s (one call per function instance), at most hourly.
+    pub const KEYS_REFRESH_SECS: RangeInclusive<u64> = 10..=3_600;
+}
+
+/// The audience of refresh tokens: the refresh endpoint of `issuer`.
+pub fn refresh_audience(issuer: &str) -> String {
+    format!("{}/api/auth/refresh", issuer.trim_end_matches('/'))
 }
 
 /// `JWT_ISSUER`, as every function (the JWKS one included) reads it.
@@ -131,6 +159,31 @@ impl Config {
                 value: refresh_ttl.as_secs().to_string(),
             });
         }
+        let session_max_lifetime = env.seconds(
+            "SESSION_MAX_LIFETIME_SECS",
+            DEFAULT_SESSION_MAX_LIFETIME_SECS,
+            limits::SESSION_MAX_LIFETIME_SECS,
+        )?;
+        if session_max_lifetime < access_ttl {
+            return Err(ConfigError::Invalid {
+                name: "SESSION_MAX_LIFETIME_SECS",
+                expected: "at least ACCESS_TOKEN_TTL_SECS".to_string(),
+                value: session_max_lifetime.as_secs().to_string(),
+            });
+        }
+        let issuer = issuer(env);
+        let audience = env
+            .get("JWT_AUDIENCE")
+            .unwrap_or_else(|| DEFAULT_AUDIENCE.to_string());
+        let refresh_audience = refresh_audience(&issuer);
+        if audience == refresh_audience {
+            return Err(ConfigError::Invalid {
+                name: "JWT_AUDIENCE",
+                expected: "not the refresh tokens' audience (JWT_ISSUER + /api/auth/refresh)"
+                    .to_string(),
+                value: audience,
+            });
+        }
         let session_mode = match env.choice("SESSION_MODE", &["multi", "single"])? {
             "single" => SessionMode::Single,
             _ => SessionMode::Multi,
@@ -139,13 +192,13 @@ impl Config {
             table_name: env.required("TABLE_NAME")?,
             dynamodb_endpoint: env.get("DYNAMODB_ENDPOINT"),
             keys,
-            issuer: issuer(env),
-            audience: env
-                .get("JWT_AUDIENCE")
-                .unwrap_or_else(|| DEFAULT_AUDIENCE.to_string()),
+            issuer,
+            audience,
+            refresh_audience,
             access_ttl,
             refresh_ttl,
             session_ttl: refresh_ttl,
+            session_max_lifetime,
             refresh_reuse_grace: env.seconds(
                 "REFRESH_REUSE_GRACE_SECS",
                 DEFAULT_REFRESH_REUSE_GRACE_SECS,
@@ -169,6 +222,11 @@ impl Config {
                     limits::LOGIN_FAILURE_WINDOW_SECS,
                 )?,
             },
+            register_max_per_ip: env.number(
+                "REGISTER_MAX_PER_IP",
+                DEFAULT_REGISTER_MAX_PER_IP,
+                limits::REGISTER_MAX_PER_IP,
+            )?,
         })
     }
 }
@@ -195,6 +253,10 @@ mod tests {
         assert_eq!(c.access_ttl, Duration::from_secs(900));
         assert_eq!(c.refresh_ttl, Duration::from_secs(604_800));
         assert_eq!(c.session_ttl, c.refresh_ttl);
+        assert_eq!(c.session_max_lifetime, Duration::from_secs(30 * 86_400));
+        assert_eq!(c.register_max_per_ip, 20);
+        assert_eq!(c.refresh_audience, "tokengate/api/auth/refresh");
+        assert_ne!(c.refresh_audience, c.audience);
         assert_eq!(c.refresh_reuse_grace, Duration::from_secs(10));
         assert_eq!(c.issuer, "tokengate");
         assert_eq!(c.session_mode, SessionMode::Multi);
@@ -247,6 +309,11 @@ mod tests {
             ("LOGIN_MAX_FAILURES_PER_IP", "many"),
             ("LOGIN_FAILURE_WINDOW_SECS", "0"),
             ("LOGIN_FAILURE_WINDOW_SECS", "86401"),
+            ("SESSION_MAX_LIFETIME_SECS", "0"),
+            ("SESSION_MAX_LIFETIME_SECS", "60"),
+            ("SESSION_MAX_LIFETIME_SECS", "31536001"),
+            ("REGISTER_MAX_PER_IP", "0"),
+            ("JWT_AUDIENCE", "tokengate/api/auth/refresh"),
         ] {
             let mut vars = base.to_vec();
             vars.push((k, v));

@@ -81,3 +81,23 @@ where
 pub fn respond(result: Result<http::Response<String>, crate::ApiError>) -> Response<Body> {
     crate::http::respond(result).map(Body::from)
 }
+
+/// The caller's user agent and source address as API Gateway saw them.
+pub fn client_info(request: &lambda_http::Request) -> crate::ClientInfo {
+    use lambda_http::request::RequestContext;
+    use lambda_http::RequestExt;
+    let source_ip = match request.request_context_ref() {
+        Some(RequestContext::ApiGatewayV2(ctx)) => ctx.http.source_ip.clone(),
+        Some(RequestContext::ApiGatewayV1(ctx)) => ctx.identity.source_ip.clone(),
+        _ => None,
+    };
+    let user_agent = request
+        .headers()
+        .get(http::header::USER_AGENT)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string);
+    crate::ClientInfo {
+        user_agent,
+        source_ip,
+    }
+}

@@ -8,7 +8,8 @@ pub struct UserRecord {
     pub id: String,
     pub seq: u64,
     pub name: String,
-    pub password_hash: String,
+    /// `None` when the read left it out (access decisions never read it).
+    pub password_hash: Option<String>,
     /// Moves on at logout-all and password change: every session of an
     /// older version is dead.
     pub token_version: u64,

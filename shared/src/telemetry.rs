@@ -15,6 +15,8 @@ const WIRE_TARGETS: &[&str] = &[
     "aws_config",
     "aws_runtime",
     "aws_sdk_dynamodb",
+    // Its responses are key material.
+    "aws_sdk_secretsmanager",
     "aws_sdk_sso",
     "aws_sdk_ssooidc",
     "aws_sdk_sts",
@@ -46,6 +48,20 @@ pub fn filter(level: LevelFilter) -> EnvFilter {
     )
 }
 
+/// How a session appears in logs: the first 12 hex digits (48 bits) of
+/// the SHA-256 of its id. Enough to follow one session through the logs;
+/// useless for presenting it anywhere (a session id is a bearer-ish
+/// secret: it names the item a token is checked against, and operators'
+/// log readers are not its owners).
+pub fn session_tag(session_id: &str) -> String {
+    use sha2::Digest;
+    sha2::Sha256::digest(session_id.as_bytes())
+        .iter()
+        .take(6)
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
 /// The level Lambda's advanced logging controls (or `RUST_LOG`) ask for.
 pub fn level_from_env() -> LevelFilter {
     std::env::var("AWS_LAMBDA_LOG_LEVEL")
@@ -72,6 +88,16 @@ pub fn init() {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn session_tags_are_short_stable_and_not_the_id() {
+        let id = "0b6f2c1e-8a8f-4c44-9d55-6a1b2c3d4e5f";
+        let tag = session_tag(id);
+        assert_eq!(tag.len(), 12);
+        assert_eq!(tag, session_tag(id));
+        assert_ne!(tag, session_tag("another"));
+        assert!(!id.contains(&tag));
+    }
 
     #[test]
     fn wire_crates_never_go_below_info() {

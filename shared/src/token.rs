@@ -4,7 +4,12 @@
 //! is pinned per key (never taken from the token header alone). Access and
 //! refresh tokens have mutually exclusive validation rules (RFC 8725 §3.11):
 //! a distinct `token_use` claim *and* a distinct `typ` header, both checked,
-//! so neither kind is ever accepted in place of the other.
+//! so neither kind is ever accepted in place of the other. They also carry
+//! different audiences: an access token is for `JWT_AUDIENCE` (the APIs
+//! behind tokengate), a refresh token for tokengate's own refresh endpoint
+//! ([`crate::config::Config::refresh_audience`]), so a generic JWT verifier
+//! that checks `aud`, as every correct one must, refuses a refresh token
+//! even though it ignores `typ` and `token_use`.
 
 use std::collections::HashMap;
 use std::time::Duration;
@@ -42,6 +47,7 @@ impl TokenKind {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Claims {
     pub iss: String,
+    /// `JWT_AUDIENCE` on access tokens; the refresh audience on refresh ones.
     pub aud: String,
     /// The user id.
     pub sub: String,
@@ -56,6 +62,9 @@ pub struct Claims {
     pub gen: u64,
     /// The user's token version when the session was created or refreshed.
     pub ver: u64,
+    /// When the session's login happened (OIDC's `auth_time`): a refresh
+    /// never extends the session past `auth_time` + the maximum lifetime.
+    pub auth_time: u64,
     pub token_use: TokenKind,
 }
 
@@ -66,6 +75,8 @@ pub struct SessionRef<'a> {
     pub session_id: &'a str,
     pub generation: u64,
     pub version: u64,
+    /// When the session was created.
+    pub auth_time: u64,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -85,11 +96,22 @@ pub enum TokenError {
     NoSigningKey,
 }
 
-/// A verification key with the validation rules pinned to its algorithm.
+/// A verification key with the validation rules pinned to its algorithm,
+/// one set per token kind (they differ in audience).
 struct Verifier {
     algorithm: Algorithm,
     decoding: DecodingKey,
-    validation: Validation,
+    access: Validation,
+    refresh: Validation,
+}
+
+impl Verifier {
+    fn validation(&self, kind: TokenKind) -> &Validation {
+        match kind {
+            TokenKind::Access => &self.access,
+            TokenKind::Refresh => &self.refresh,
+        }
+    }
 }
 
 /// Signing and verification keys with their validation rules, built once at
@@ -103,17 +125,18 @@ pub struct TokenKeys {
     verifiers: HashMap<String, Verifier>,
     issuer: String,
     audience: String,
+    refresh_audience: String,
     access_ttl: Duration,
     refresh_ttl: Duration,
 }
 
 impl TokenKeys {
     pub fn from_config(config: &Config) -> Self {
-        let validation = |algorithm| {
+        let validation = |algorithm, audience: &str| {
             let mut validation = Validation::new(algorithm);
             validation.set_required_spec_claims(&["exp", "nbf", "iat", "iss", "aud", "sub"]);
             validation.set_issuer(&[&config.issuer]);
-            validation.set_audience(&[&config.audience]);
+            validation.set_audience(&[audience]);
             // Required above, but judged against the injected clock below
             // (`within_lifetime`), not the library's own reading of it.
             validation.validate_exp = false;
@@ -127,7 +150,8 @@ impl TokenKeys {
                 let verifier = Verifier {
                     algorithm: key.algorithm,
                     decoding: key.decoding.clone(),
-                    validation: validation(key.algorithm),
+                    access: validation(key.algorithm, &config.audience),
+                    refresh: validation(key.algorithm, &config.refresh_audience),
                 };
                 (key.kid.clone(), verifier)
             })
@@ -140,6 +164,7 @@ impl TokenKeys {
             verifiers,
             issuer: config.issuer.clone(),
             audience: config.audience.clone(),
+            refresh_audience: config.refresh_audience.clone(),
             access_ttl: config.access_ttl,
             refresh_ttl: config.refresh_ttl,
         }
@@ -154,14 +179,14 @@ impl TokenKeys {
         now: u64,
         not_after: u64,
     ) -> Result<MintedToken, TokenError> {
-        let ttl = match kind {
-            TokenKind::Access => self.access_ttl,
-            TokenKind::Refresh => self.refresh_ttl,
+        let (ttl, audience) = match kind {
+            TokenKind::Access => (self.access_ttl, &self.audience),
+            TokenKind::Refresh => (self.refresh_ttl, &self.refresh_audience),
         };
         let exp = (now + ttl.as_secs()).min(not_after);
         let claims = Claims {
             iss: self.issuer.clone(),
-            aud: self.audience.clone(),
+            aud: audience.clone(),
             sub: session.user_id.to_string(),
             iat: now,
             nbf: now,
@@ -170,6 +195,7 @@ impl TokenKeys {
             sid: session.session_id.to_string(),
             gen: session.generation,
             ver: session.version,
+            auth_time: session.auth_time,
             token_use: kind,
         };
         let mut header = Header::new(self.algorithm);
@@ -200,7 +226,7 @@ impl TokenKeys {
         if header.alg != verifier.algorithm {
             return Err(TokenError::Rejected("algorithm does not match the key"));
         }
-        let data = decode::<Claims>(token, &verifier.decoding, &verifier.validation)
+        let data = decode::<Claims>(token, &verifier.decoding, verifier.validation(kind))
             .map_err(|_| TokenError::Rejected("signature or claims"))?;
         if data.header.typ.as_deref() != Some(kind.typ()) || data.claims.token_use != kind {
             return Err(TokenError::Rejected("wrong token use"));
@@ -240,6 +266,7 @@ mod tests {
             session_id: "s-1",
             generation: 3,
             version: 7,
+            auth_time: 1_700_000_000,
         }
     }
 
@@ -272,6 +299,25 @@ mod tests {
         assert!(keys.verify(TokenKind::Refresh, &access.token, now).is_err());
         assert!(keys.verify(TokenKind::Access, &refresh.token, now).is_err());
         assert!(keys.verify(TokenKind::Refresh, &refresh.token, now).is_ok());
+    }
+
+    #[test]
+    fn the_kinds_have_different_audiences() {
+        let keys = keys();
+        let now = now_secs();
+        let access = keys
+            .mint(TokenKind::Access, session(), now, u64::MAX)
+            .unwrap();
+        let refresh = keys
+            .mint(TokenKind::Refresh, session(), now, u64::MAX)
+            .unwrap();
+        let access = keys.verify(TokenKind::Access, &access.token, now).unwrap();
+        let refresh = keys
+            .verify(TokenKind::Refresh, &refresh.token, now)
+            .unwrap();
+        assert_eq!(access.aud, "tokengate-api");
+        assert_eq!(refresh.aud, "tokengate/api/auth/refresh");
+        assert_eq!(refresh.auth_time, 1_700_000_000);
     }
 
     #[test]

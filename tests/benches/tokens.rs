@@ -106,6 +106,7 @@ fn tokens(c: &mut Criterion) {
         session_id: "7d5e1f3a-0000-4000-8000-000000000000",
         generation: 1,
         version: 0,
+        auth_time: 1_800_000_000,
     };
     for (alg, key) in [
         ("HS256", None),

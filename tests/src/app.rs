@@ -9,8 +9,9 @@ use tokengate::clock::ManualClock;
 use tokengate::store::Store;
 use tokengate::{AuthService, Config};
 
-use crate::dynamodb::{client_for, endpoint, free_port, CallLog};
+use crate::dynamodb::{client_for, client_with_faults, endpoint, free_port, CallLog};
 use crate::events::*;
+use crate::faults::Faults;
 
 pub const TEST_SECRET: &str = "test-secret-0123456789-abcdefghijklmnopqrstuvwxyz";
 pub const PASSWORD: &str = "correct horse battery staple";
@@ -49,6 +50,8 @@ pub struct TestApp {
     /// The service's clock: starts at the system's time, moves only when the
     /// test advances it.
     pub clock: ManualClock,
+    /// Faults the test can inject into the service's DynamoDB client.
+    pub faults: Faults,
 }
 
 impl TestApp {
@@ -64,7 +67,8 @@ impl TestApp {
     pub async fn on_endpoint(endpoint: &str, overrides: &[(&str, &str)]) -> Self {
         let table = format!("tokengate-test-{}", uuid::Uuid::new_v4().simple());
         let calls = CallLog::default();
-        let client = client_for(endpoint, calls.clone());
+        let faults = Faults::default();
+        let client = client_with_faults(endpoint, calls.clone(), faults.clone());
         let store = Store::new(client.clone(), &table);
         store.create_table().await.expect("create test table");
         calls.take();
@@ -76,6 +80,7 @@ impl TestApp {
             store,
             calls,
             clock,
+            faults,
         }
     }
 
@@ -155,6 +160,18 @@ impl TestApp {
         );
         event["requestContext"]["http"]["sourceIp"] = json!(ip);
         login_fn::handle(to_request(&event), &self.service).await
+    }
+
+    /// A registration from source address `ip`, whatever its outcome.
+    pub async fn register_from(
+        &self,
+        id: &str,
+        ip: &str,
+    ) -> lambda_http::Response<lambda_http::Body> {
+        let body = json!({"id": id, "password": PASSWORD, "name": format!("{id} name")});
+        let mut event = event_json("POST", "/api/auth/register", &[], Some(&body.to_string()));
+        event["requestContext"]["http"]["sourceIp"] = json!(ip);
+        register_fn::handle(to_request(&event), &self.service).await
     }
 
     /// `GET /api/auth/sessions`.

@@ -151,6 +151,16 @@ pub fn client_with(endpoint: &str, calls: CallLog, resilience: Resilience) -> Cl
     Client::from_conf(config)
 }
 
+/// [`client_for`] with `faults` the test can inject.
+pub fn client_with_faults(endpoint: &str, calls: CallLog, faults: crate::faults::Faults) -> Client {
+    let config = client_for(endpoint, calls)
+        .config()
+        .to_builder()
+        .interceptor(faults)
+        .build();
+    Client::from_conf(config)
+}
+
 /// A DynamoDB Local of a test's own, persisted on disk, that the test can
 /// stop, restart on the same port, freeze and thaw under running handlers.
 pub struct OwnDynamoDb {

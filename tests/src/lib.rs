@@ -10,14 +10,17 @@
 //! | [`app`] | `TestApp`: an isolated service per test, with a movable clock |
 //! | [`events`] | API Gateway events (via `gateway-events`) and response readers |
 //! | [`dynamodb`] | DynamoDB Local processes and call-counting clients |
+//! | [`faults`] | a lost answer or a held transaction, injected into a service's client |
 //! | [`bench`] | what the benchmarks share |
 
 pub mod app;
 pub mod bench;
 pub mod dynamodb;
 pub mod events;
+pub mod faults;
 
 pub use app::*;
 pub use bench::*;
 pub use dynamodb::*;
 pub use events::*;
+pub use faults::*;

@@ -50,7 +50,15 @@ async fn no_secret_reaches_the_logs() {
     app.register("mallory").await;
     let mut hashes = Vec::new();
     for id in ["alice", "mallory"] {
-        hashes.push(app.store.get_user(id).await.unwrap().unwrap().password_hash);
+        hashes.push(
+            app.store
+                .get_user(id)
+                .await
+                .unwrap()
+                .unwrap()
+                .password_hash
+                .unwrap(),
+        );
     }
     let (access, refresh) = app.login("alice").await;
     let (other_access, other_refresh) = app.login("alice").await;
@@ -132,7 +140,8 @@ async fn no_secret_reaches_the_logs() {
             .await
             .unwrap()
             .unwrap()
-            .password_hash,
+            .password_hash
+            .unwrap(),
     );
     for hash in hashes {
         // The hash's salt and digest, also on their own.
@@ -140,7 +149,21 @@ async fn no_secret_reaches_the_logs() {
         secrets.push(hash);
     }
 
+    // Session ids name the items tokens are checked against: logs carry a
+    // short hash of them instead.
+    for token in [&access, &other_access] {
+        secrets.push(claims_of(token)["sid"].as_str().unwrap().to_string());
+    }
+
     let logs = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
+    // Security events say where they came from.
+    let failed = logs
+        .lines()
+        .find(|line| line.contains("login failed"))
+        .expect("failed logins are logged");
+    assert!(failed.contains("192.0.2.9"), "{failed}");
+    let tag = tokengate::telemetry::session_tag(claims_of(&access)["sid"].as_str().unwrap());
+    assert!(logs.contains(&tag), "sessions are followed by their tag");
     // Each failure logged once, where its response was made: client errors
     // by code, the outage with its cause chain.
     assert!(logs.contains("invalid_credentials"), "the flow was logged");

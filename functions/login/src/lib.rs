@@ -1,12 +1,11 @@
 //! `POST /api/auth/login` {id, password} -> a token pair.
 
-use lambda_http::request::RequestContext;
-use lambda_http::{Body, Request, RequestExt, Response};
+use lambda_http::{Body, Request, Response};
 use serde::Deserialize;
 use tokengate::http::{parse_body, token_response};
 use tokengate::input::Password;
-use tokengate::lambda::respond;
-use tokengate::{ApiError, AuthService, ClientInfo};
+use tokengate::lambda::{client_info, respond};
+use tokengate::{ApiError, AuthService};
 
 /// Any id and password: an unknown id and a wrong password must look alike,
 /// so neither is checked against the registration rules here.
@@ -29,22 +28,4 @@ async fn login(
         .login(&body.id, &body.password, client_info(request))
         .await?;
     Ok(token_response(&pair))
-}
-
-/// The caller's user agent and IP as API Gateway saw them.
-fn client_info(request: &Request) -> ClientInfo {
-    let source_ip = match request.request_context_ref() {
-        Some(RequestContext::ApiGatewayV2(ctx)) => ctx.http.source_ip.clone(),
-        Some(RequestContext::ApiGatewayV1(ctx)) => ctx.identity.source_ip.clone(),
-        _ => None,
-    };
-    let user_agent = request
-        .headers()
-        .get(http::header::USER_AGENT)
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_string);
-    ClientInfo {
-        user_agent,
-        source_ip,
-    }
 }

@@ -8,7 +8,7 @@
 use lambda_http::{Body, Request, Response};
 use serde::Deserialize;
 use tokengate::http::{bearer_token, parse_body, token_response, REFRESH_TOKEN_HEADER};
-use tokengate::lambda::respond;
+use tokengate::lambda::{client_info, respond};
 use tokengate::{ApiError, AuthService};
 
 /// Either spelling; `refreshToken` wins when both are there.
@@ -29,7 +29,7 @@ async fn refresh(
     service: &AuthService,
 ) -> Result<http::Response<String>, ApiError> {
     let token = refresh_token(request)?;
-    let pair = service.refresh(&token).await?;
+    let pair = service.refresh(&token, &client_info(request)).await?;
     Ok(token_response(&pair))
 }
 

@@ -4,7 +4,7 @@ use lambda_http::{Body, Request, Response};
 use serde::Deserialize;
 use tokengate::http::{json_response, parse_body};
 use tokengate::input::Password;
-use tokengate::lambda::respond;
+use tokengate::lambda::{client_info, respond};
 use tokengate::{ApiError, AuthService, RegisterInput};
 
 #[derive(Deserialize)]
@@ -25,6 +25,6 @@ async fn register(
     let body: RegisterRequest = parse_body(request.body())?;
     // Every field is validated, in the documented order, before any hashing.
     let input = RegisterInput::new(body.id, body.password, body.name)?;
-    let user = service.register(input).await?;
+    let user = service.register(input, &client_info(request)).await?;
     Ok(json_response(http::StatusCode::CREATED, &user))
 }

@@ -56,9 +56,26 @@ pub fn is_live(expires_at: u64, now: u64) -> bool {
     expires_at > now
 }
 
-/// When a session created or refreshed at `now` ends.
-pub fn session_expiry(now: u64, ttl: Duration) -> u64 {
-    now.saturating_add(ttl.as_secs())
+/// When a session created at `created_at` and refreshed (or created) at
+/// `now` ends: `idle` after its last use, and never later than
+/// `max_lifetime` after its login, however often it was refreshed.
+pub fn session_expiry(now: u64, created_at: u64, idle: Duration, max_lifetime: Duration) -> u64 {
+    now.saturating_add(idle.as_secs())
+        .min(created_at.saturating_add(max_lifetime.as_secs()))
+}
+
+/// Whether a token of `claim` that the session's write refused is a
+/// superseded token of a session that is still live: validly signed, its
+/// user's version current, but a refresh generation behind. Someone else
+/// rotated the session with this session's refresh token (the owner's
+/// client never keeps an old pair), so logout and logout-all with it end
+/// the session instead of refusing: the owner must be able to cut off a
+/// thief who is one rotation ahead.
+pub fn is_superseded_claim(claim: SessionClaim<'_>, current: &SessionRecord, now: u64) -> bool {
+    current.user_id == claim.user_id
+        && is_live(current.expires_at, now)
+        && current.token_version == claim.version
+        && current.generation > claim.generation
 }
 
 /// [`check_session`] as a condition on the session item: every write that
@@ -183,7 +200,8 @@ pub fn refresh_outcome(
         return RefreshOutcome::Dead(Rejection::SessionExpired);
     }
     // A token of an older version (logout-all, password change) is dead,
-    // not a replay: its session moved on legitimately, and stays.
+    // not a replay: its session moved on legitimately, and stays. (The
+    // user's own version was checked by the rotation, first.)
     if session.token_version != claim.version {
         return RefreshOutcome::Dead(Rejection::VersionMoved);
     }
@@ -236,7 +254,7 @@ mod tests {
             id: "alice".into(),
             seq: 1,
             name: "Alice".into(),
-            password_hash: "h".into(),
+            password_hash: None,
             token_version: 7,
         }
     }
@@ -246,10 +264,69 @@ mod tests {
         assert!(is_live(NOW + 1, NOW));
         assert!(!is_live(NOW, NOW), "expires_at itself is already over");
         assert!(!is_live(NOW - 1, NOW));
-        assert_eq!(session_expiry(NOW, Duration::from_secs(60)), NOW + 60);
+        let (minute, day) = (Duration::from_secs(60), Duration::from_secs(86_400));
+        assert_eq!(session_expiry(NOW, NOW, minute, day), NOW + 60);
         assert_eq!(
-            session_expiry(u64::MAX - 1, Duration::from_secs(60)),
+            session_expiry(u64::MAX - 1, u64::MAX - 1, minute, day),
             u64::MAX
+        );
+    }
+
+    #[test]
+    fn refreshes_never_extend_a_session_past_its_maximum_lifetime() {
+        let (week, month) = (
+            Duration::from_secs(7 * 86_400),
+            Duration::from_secs(30 * 86_400),
+        );
+        let login = NOW;
+        // Idle timeout first while the session is young ...
+        assert_eq!(
+            session_expiry(login, login, week, month),
+            login + 7 * 86_400
+        );
+        let day_20 = login + 20 * 86_400;
+        assert_eq!(
+            session_expiry(day_20, login, week, month),
+            login + 27 * 86_400
+        );
+        // ... then the absolute limit, whatever the refresh.
+        let day_25 = login + 25 * 86_400;
+        assert_eq!(
+            session_expiry(day_25, login, week, month),
+            login + 30 * 86_400
+        );
+        let day_29 = login + 29 * 86_400;
+        assert_eq!(
+            session_expiry(day_29, login, week, month),
+            login + 30 * 86_400
+        );
+    }
+
+    #[test]
+    fn a_superseded_token_of_a_live_session_is_recognised() {
+        let rotated = SessionRecord {
+            generation: 4,
+            ..session()
+        };
+        assert!(is_superseded_claim(claim(), &rotated, NOW));
+        assert!(
+            !is_superseded_claim(claim(), &session(), NOW),
+            "current token"
+        );
+        let mut theirs = rotated.clone();
+        theirs.user_id = "mallory".into();
+        assert!(!is_superseded_claim(claim(), &theirs, NOW));
+        assert!(
+            !is_superseded_claim(claim(), &rotated, NOW + 100),
+            "expired"
+        );
+        let rekeyed = SessionRecord {
+            token_version: 8,
+            ..rotated
+        };
+        assert!(
+            !is_superseded_claim(claim(), &rekeyed, NOW),
+            "older version"
         );
     }
 

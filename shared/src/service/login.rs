@@ -8,10 +8,9 @@ use crate::error::AuthError;
 use crate::input::{DisplayName, FieldRule, NewPassword, Password, UserId};
 use crate::model::NewSession;
 use crate::rules::session::session_expiry;
-use crate::rules::throttle::{
-    plausible_login, source_blocked, throttle_source, Window, MAX_SOURCE_IP_CHARS,
-};
-use crate::store::{ip_failures_key, user_failures_key, StoreError};
+use crate::rules::throttle::{plausible_login, throttle_source, Window, MAX_SOURCE_IP_CHARS};
+use crate::store::{ip_failures_key, register_key, user_failures_key, StoreError};
+use crate::telemetry::session_tag;
 use crate::token::SessionRef;
 
 /// Longest user agent kept on a session.
@@ -41,11 +40,30 @@ impl RegisterInput {
 }
 
 impl AuthService {
-    pub async fn register(&self, input: RegisterInput) -> Result<UserView, AuthError> {
-        let hash = self.hash_password(input.password.expose()).await?;
+    /// Registers a user. Each source address may register
+    /// `REGISTER_MAX_PER_IP` accounts per throttle window: the slot is
+    /// claimed (one conditional write) before any hashing, so a flood costs
+    /// a 429, not argon2 work.
+    pub async fn register(
+        &self,
+        input: RegisterInput,
+        client: &ClientInfo,
+    ) -> Result<UserView, AuthError> {
         let store = &self.inner.store;
-        let seq = store.next_user_seq().await?;
         let now = self.clock().now().secs;
+        if let Some(ip) = client.source_ip.as_deref() {
+            let window = Window::at(now, self.inner.config.login_throttle.window);
+            let counter = register_key(&throttle_source(ip), window.index);
+            let max = self.inner.config.register_max_per_ip;
+            if !store.reserve_attempt(&counter, max, window.ends_at).await? {
+                tracing::warn!(source_ip = %ip, "registration throttled");
+                return Err(AuthError::TooManyAttempts {
+                    retry_after_secs: window.retry_after(now),
+                });
+            }
+        }
+        let hash = self.hash_password(input.password.expose()).await?;
+        let seq = store.next_user_seq().await?;
         let (id, name) = (input.id.as_str(), input.name.as_str());
         match store.put_user(id, seq, name, &hash, now).await {
             Ok(()) => {}
@@ -62,9 +80,12 @@ impl AuthService {
 
     /// Unknown id and wrong password take the same path (argon2 against a
     /// dummy hash) and give the same error. Each attempt first claims a slot
-    /// in the account's failure counter (conditional, so parallel attempts
-    /// cannot overrun the limit) while the user and the source's counter are
-    /// read; past either limit the login is refused before argon2 runs.
+    /// in the account's and in the source's failure counter (conditional
+    /// writes, so parallel attempts cannot overrun either limit) while the
+    /// user is read; past either limit the login is refused before argon2
+    /// runs, and gives back what it claimed. A failure keeps both slots; a
+    /// success clears the account's counter and gives the source's slot
+    /// back, in the transaction that creates the session.
     pub async fn login(
         &self,
         id: &str,
@@ -83,57 +104,55 @@ impl AuthService {
             .source_ip
             .as_deref()
             .map(|ip| ip.chars().take(MAX_SOURCE_IP_CHARS).collect::<String>());
-        let ip_counter = client
-            .source_ip
+        let source_counter = source_ip
             .as_deref()
             .map(|ip| ip_failures_key(&throttle_source(ip), window.index));
-
-        // Both in one round trip of latency.
-        let reserve = async {
-            match &user_counter {
-                Some(key) => {
-                    store
-                        .reserve_attempt(key, limits.max_failures_per_user, window.ends_at)
-                        .await
-                }
+        let claim = |key: Option<String>, max: u64| async move {
+            match key {
+                Some(key) => store.reserve_attempt(&key, max, window.ends_at).await,
                 None => Ok(true),
             }
         };
-        let (state, reserved) = tokio::join!(
-            store.load_login_state(plausible.then_some(id), ip_counter.as_deref()),
-            reserve
-        );
-        let (state, reserved) = (state?, reserved?);
-        let throttled = AuthError::TooManyAttempts {
-            retry_after_secs: window.retry_after(now),
-        };
-        if !reserved {
-            tracing::warn!(scope = "account", "login throttled");
-            return Err(throttled);
-        }
-        if source_blocked(state.ip_failures, limits.max_failures_per_ip) {
-            tracing::warn!(scope = "source", "login throttled");
-            // A blocked source must not keep filling accounts' counters.
-            if let Some(key) = &user_counter {
-                store.release_attempt(key).await?;
+        let read_user = async {
+            match plausible {
+                true => store.get_user(id).await,
+                false => Ok(None),
             }
-            return Err(throttled);
+        };
+        // All three in one round trip of latency.
+        let (user, account_claimed, source_claimed) = tokio::join!(
+            read_user,
+            claim(user_counter.clone(), limits.max_failures_per_user),
+            claim(source_counter.clone(), limits.max_failures_per_ip),
+        );
+        let (user, account_claimed, source_claimed) = (user?, account_claimed?, source_claimed?);
+        if !account_claimed || !source_claimed {
+            let scope = if account_claimed { "source" } else { "account" };
+            tracing::warn!(scope, source_ip = source_ip.as_deref(), "login throttled");
+            // The attempt never ran: give back the slot it did get.
+            if account_claimed {
+                self.release(user_counter.as_deref()).await?;
+            }
+            if source_claimed {
+                self.release(source_counter.as_deref()).await?;
+            }
+            return Err(AuthError::TooManyAttempts {
+                retry_after_secs: window.retry_after(now),
+            });
         }
 
-        let user = state.user;
-        let stored = user.as_ref().map(|u| u.password_hash.clone());
+        let stored = user.as_ref().and_then(|u| u.password_hash.clone());
         let verified = self.verify_password(stored, password.expose()).await?;
-        let (Some(user), Some(user_counter)) = (user.filter(|_| verified), user_counter) else {
-            // The account's attempt is already counted; count the source's.
-            if let Some(key) = &ip_counter {
-                store.record_failure(key, window.ends_at).await?;
-            }
+        let (Some(user), Some(user_counter)) = (user.filter(|_| verified), &user_counter) else {
+            // Both slots stay counted: this was a failure.
+            tracing::warn!(source_ip = source_ip.as_deref(), "login failed");
             return Err(AuthError::InvalidCredentials);
         };
 
         let session_id = Uuid::new_v4().to_string();
-        let expires_at = session_expiry(now, self.inner.config.session_ttl);
-        let (bump_from, version) = match self.inner.config.session_mode {
+        let config = &self.inner.config;
+        let expires_at = session_expiry(now, now, config.session_ttl, config.session_max_lifetime);
+        let (bump_from, version) = match config.session_mode {
             SessionMode::Multi => (None, user.token_version),
             SessionMode::Single => (Some(user.token_version), user.token_version + 1),
         };
@@ -152,27 +171,46 @@ impl AuthService {
                     source_ip: source_ip.as_deref(),
                 },
                 bump_from,
-                // A success clears the account's counter (never the source's).
-                &user_counter,
+                user_counter,
+                source_counter.as_deref().map(|key| (key, window.ends_at)),
             )
             .await;
         match created {
             Ok(()) => {}
-            // Single-session mode raced another login or logout-all: retry
-            // from the start is the client's call; nothing was written.
-            Err(e @ StoreError::AlreadyExists) => return Err(AuthError::Unavailable(e)),
+            // Single-session mode raced another login or logout-all: nothing
+            // was written, so the attempt gives back its slots; retrying is
+            // the client's call.
+            Err(e @ StoreError::AlreadyExists) => {
+                self.release(Some(user_counter)).await?;
+                self.release(source_counter.as_deref()).await?;
+                return Err(AuthError::Unavailable(e));
+            }
             Err(e) => return Err(e.into()),
         }
-        tracing::info!(user_id = %user.id, session_id = %session_id, "login");
+        tracing::info!(
+            user_id = %user.id,
+            session = %session_tag(&session_id),
+            source_ip = source_ip.as_deref(),
+            "login"
+        );
         self.mint_pair(
             SessionRef {
                 user_id: &user.id,
                 session_id: &session_id,
                 generation: 1,
                 version,
+                auth_time: now,
             },
             now,
             expires_at,
         )
+    }
+
+    /// Gives back the attempt slot claimed in counter `key`, if any.
+    pub(super) async fn release(&self, key: Option<&str>) -> Result<(), AuthError> {
+        if let Some(key) = key {
+            self.inner.store.release_attempt(key).await?;
+        }
+        Ok(())
     }
 }

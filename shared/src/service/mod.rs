@@ -57,6 +57,12 @@ pub struct SessionView {
     pub session_id: String,
     pub created_at: u64,
     pub refreshed_at: u64,
+    /// When it ends unless refreshed: the idle timeout after the last
+    /// refresh, or the absolute limit, whichever comes first.
+    pub expires_at: u64,
+    /// When it ends however often it is refreshed: `createdAt` + the
+    /// maximum session lifetime.
+    pub lifetime_ends_at: u64,
     pub user_agent: Option<String>,
     pub source_ip: Option<String>,
     /// Whether this is the session of the token that asked.
@@ -200,6 +206,7 @@ impl AuthService {
     /// session and user.
     pub async fn authenticate(&self, access_token: &str) -> Result<Principal, AuthError> {
         let Authorized { session, user, .. } = self.authorize(access_token).await?;
+        // (`authorize` never reads the password hash.)
         Ok(Principal {
             user: UserView {
                 seq: user.seq,
@@ -211,13 +218,23 @@ impl AuthService {
     }
 
     /// Verifies an access token and reads its session and user in one round
-    /// trip; [`check_access`] decides.
+    /// trip, without the password hash; [`check_access`] decides.
     async fn authorize(&self, access_token: &str) -> Result<Authorized, AuthError> {
+        self.authorize_reading(access_token, false).await
+    }
+
+    /// [`AuthService::authorize`], with the user's password hash when
+    /// `with_password_hash` (a password change checks the current one).
+    async fn authorize_reading(
+        &self,
+        access_token: &str,
+        with_password_hash: bool,
+    ) -> Result<Authorized, AuthError> {
         let claims = self.verify(TokenKind::Access, access_token)?;
         let (session, user) = self
             .inner
             .store
-            .load_session_and_user(&claims.sid, &claims.sub)
+            .load_session_and_user(&claims.sid, &claims.sub, with_password_hash)
             .await?;
         let now = self.clock().now().secs;
         let (session, user) =

@@ -3,52 +3,71 @@
 
 use uuid::Uuid;
 
-use super::{claim, AuthService, Authorized, SessionView, TokenPair};
+use super::{claim, AuthService, Authorized, ClientInfo, SessionView, TokenPair};
 use crate::error::AuthError;
 use crate::input::{NewPassword, Password};
-use crate::rules::session::session_expiry;
+use crate::model::SessionClaim;
+use crate::rules::session::{is_superseded_claim, session_expiry};
 use crate::rules::throttle::Window;
 use crate::rules::{refresh_outcome, RefreshOutcome, Rejection};
 use crate::store::{user_failures_key, ClaimCheck, RevokeOutcome};
-use crate::token::{SessionRef, TokenKind};
+use crate::telemetry::session_tag;
+use crate::token::{Claims, SessionRef, TokenKind};
+
+/// The session a token names, as minted for `generation`.
+fn session_ref(claims: &Claims, generation: u64) -> SessionRef<'_> {
+    SessionRef {
+        user_id: &claims.sub,
+        session_id: &claims.sid,
+        generation,
+        version: claims.ver,
+        auth_time: claims.auth_time,
+    }
+}
 
 impl AuthService {
     /// Rotates the refresh token (one conditional transaction);
     /// [`refresh_outcome`] says what a rotation that did not commit means.
-    pub async fn refresh(&self, refresh_token: &str) -> Result<TokenPair, AuthError> {
+    /// The session's new expiry never passes its maximum lifetime.
+    pub async fn refresh(
+        &self,
+        refresh_token: &str,
+        client: &ClientInfo,
+    ) -> Result<TokenPair, AuthError> {
         let claims = self.verify(TokenKind::Refresh, refresh_token)?;
         let now = self.clock().now();
-        let expires_at = session_expiry(now.secs, self.inner.config.session_ttl);
+        let config = &self.inner.config;
+        let expires_at = session_expiry(
+            now.secs,
+            claims.auth_time,
+            config.session_ttl,
+            config.session_max_lifetime,
+        );
         let rotation = self
             .inner
             .store
             .rotate_refresh(claim(&claims), now.secs, now.millis, expires_at)
             .await?;
-        let session_ref = |generation| SessionRef {
-            user_id: &claims.sub,
-            session_id: &claims.sid,
-            generation,
-            version: claims.ver,
-        };
-        let grace = self.inner.config.refresh_reuse_grace;
-        match refresh_outcome(claim(&claims), &rotation, now, grace) {
+        let session = session_tag(&claims.sid);
+        match refresh_outcome(claim(&claims), &rotation, now, config.refresh_reuse_grace) {
             RefreshOutcome::Rotate => {
                 let generation = claims.gen + 1;
-                tracing::info!(session_id = %claims.sid, generation, "refresh rotated");
-                self.mint_pair(session_ref(generation), now.secs, expires_at)
+                tracing::info!(%session, generation, "refresh rotated");
+                self.mint_pair(session_ref(&claims, generation), now.secs, expires_at)
             }
             RefreshOutcome::Reissue {
                 generation,
                 expires_at,
             } => {
-                tracing::info!(session_id = %claims.sid, "refresh reused within grace");
-                self.mint_pair(session_ref(generation), now.secs, expires_at)
+                tracing::info!(%session, "refresh reused within grace");
+                self.mint_pair(session_ref(&claims, generation), now.secs, expires_at)
             }
             RefreshOutcome::RevokeReplay => {
                 tracing::warn!(
-                    session_id = %claims.sid,
+                    %session,
                     user_id = %claims.sub,
                     presented_generation = claims.gen,
+                    source_ip = client.source_ip.as_deref(),
                     "refresh token reuse detected; session revoked"
                 );
                 self.inner.store.delete_session(&claims.sid).await?;
@@ -62,6 +81,7 @@ impl AuthService {
     pub async fn list_sessions(&self, access_token: &str) -> Result<Vec<SessionView>, AuthError> {
         let Authorized { claims, user, .. } = self.authorize(access_token).await?;
         let now = self.clock().now().secs;
+        let max_lifetime = self.inner.config.session_max_lifetime.as_secs();
         let sessions = self
             .inner
             .store
@@ -74,6 +94,8 @@ impl AuthService {
                 session_id: session.session_id,
                 created_at: session.created_at,
                 refreshed_at: session.refreshed_at,
+                expires_at: session.expires_at,
+                lifetime_ends_at: session.created_at.saturating_add(max_lifetime),
                 user_agent: session.user_agent,
                 source_ip: session.source_ip,
             })
@@ -105,7 +127,11 @@ impl AuthService {
             .await?
         {
             RevokeOutcome::Revoked => {
-                tracing::info!(user_id = %claims.sub, revoked_session_id = %target, "session revoked");
+                tracing::info!(
+                    user_id = %claims.sub,
+                    revoked_session = %session_tag(&target),
+                    "session revoked"
+                );
                 Ok(())
             }
             RevokeOutcome::NotFound => Err(AuthError::SessionNotFound),
@@ -115,7 +141,8 @@ impl AuthService {
 
     /// Changes the password: every other session ends (version bump) and
     /// this one continues with a fresh pair. A wrong current password counts
-    /// as a failed login for the account.
+    /// as a failed login for the account; a change that does not happen for
+    /// any other reason gives its attempt back.
     pub async fn change_password(
         &self,
         access_token: &str,
@@ -126,7 +153,7 @@ impl AuthService {
             claims,
             session,
             user,
-        } = self.authorize(access_token).await?;
+        } = self.authorize_reading(access_token, true).await?;
         let new_password = NewPassword::try_from(new_password)
             .map_err(|rule| AuthError::InvalidInput(format!("`newPassword` {rule}")))?;
         let now = self.clock().now().secs;
@@ -145,10 +172,11 @@ impl AuthService {
             });
         }
         if !self
-            .verify_password(Some(user.password_hash.clone()), current_password.expose())
+            .verify_password(user.password_hash.clone(), current_password.expose())
             .await?
         {
             // The attempt stays counted.
+            tracing::warn!(user_id = %user.id, "password change with a wrong current password");
             return Err(AuthError::WrongCurrentPassword);
         }
         let hash = self.hash_password(new_password.expose()).await?;
@@ -157,16 +185,22 @@ impl AuthService {
             .store
             .change_password(claim(&claims), &hash, now, &counter)
             .await?;
-        if changed == ClaimCheck::Rejected {
+        if let ClaimCheck::Rejected(_) = changed {
+            // The session or version moved meanwhile: no change, and the
+            // (correct) password was no failed attempt.
+            self.release(Some(&counter)).await?;
             return Err(AuthError::invalid_token(Rejection::SessionGone));
         }
-        tracing::info!(user_id = %user.id, session_id = %claims.sid, "password changed; other sessions ended");
+        tracing::info!(
+            user_id = %user.id,
+            session = %session_tag(&claims.sid),
+            "password changed; other sessions ended"
+        );
         self.mint_pair(
             SessionRef {
-                user_id: &claims.sub,
-                session_id: &claims.sid,
                 generation: claims.gen + 1,
                 version: claims.ver + 1,
+                ..session_ref(&claims, 0)
             },
             now,
             session.expires_at,
@@ -174,33 +208,69 @@ impl AuthService {
     }
 
     /// Ends this device's session: its access and refresh tokens stop at once.
+    /// A superseded token of the live session ends it too
+    /// ([`is_superseded_claim`]): its owner is cutting off a thief.
     pub async fn logout(&self, access_token: &str) -> Result<(), AuthError> {
         let claims = self.verify(TokenKind::Access, access_token)?;
         let now = self.clock().now().secs;
-        match self.inner.store.end_session(claim(&claims), now).await? {
+        let store = &self.inner.store;
+        let ended = match store.end_session(claim(&claims), now).await? {
+            ClaimCheck::Rejected(Some(current))
+                if is_superseded_claim(claim(&claims), &current, now) =>
+            {
+                self.warn_superseded(&claims, "logout");
+                let at_current = SessionClaim {
+                    generation: current.generation,
+                    ..claim(&claims)
+                };
+                store.end_session(at_current, now).await?
+            }
+            outcome => outcome,
+        };
+        match ended {
             ClaimCheck::Done => {
-                tracing::info!(session_id = %claims.sid, "logout");
+                tracing::info!(session = %session_tag(&claims.sid), "logout");
                 Ok(())
             }
-            ClaimCheck::Rejected => Err(AuthError::invalid_token(Rejection::SessionGone)),
+            ClaimCheck::Rejected(_) => Err(AuthError::invalid_token(Rejection::SessionGone)),
         }
     }
 
-    /// Ends every session of the user, on every device.
+    /// Ends every session of the user, on every device; with a superseded
+    /// token of a live session too, while the token's version is current.
     pub async fn logout_all(&self, access_token: &str) -> Result<(), AuthError> {
         let claims = self.verify(TokenKind::Access, access_token)?;
         let now = self.clock().now().secs;
-        match self
-            .inner
-            .store
-            .bump_token_version(claim(&claims), now)
-            .await?
-        {
+        let store = &self.inner.store;
+        let bumped = match store.bump_token_version(claim(&claims), now).await? {
+            ClaimCheck::Rejected(Some(current))
+                if is_superseded_claim(claim(&claims), &current, now) =>
+            {
+                self.warn_superseded(&claims, "logout everywhere");
+                let at_current = SessionClaim {
+                    generation: current.generation,
+                    ..claim(&claims)
+                };
+                store.bump_token_version(at_current, now).await?
+            }
+            outcome => outcome,
+        };
+        match bumped {
             ClaimCheck::Done => {
                 tracing::info!(user_id = %claims.sub, "logout everywhere");
                 Ok(())
             }
-            ClaimCheck::Rejected => Err(AuthError::invalid_token(Rejection::SessionGone)),
+            ClaimCheck::Rejected(_) => Err(AuthError::invalid_token(Rejection::SessionGone)),
         }
+    }
+
+    fn warn_superseded(&self, claims: &Claims, action: &'static str) {
+        tracing::warn!(
+            user_id = %claims.sub,
+            session = %session_tag(&claims.sid),
+            presented_generation = claims.gen,
+            action,
+            "a superseded token of a live session signs out: someone else refreshed it"
+        );
     }
 }

@@ -6,6 +6,7 @@
 //! | session | `SESSION#<sid>`  | sid, user_id, token_version, generation, rotated_at_ms, expires_at (TTL), created_at, refreshed_at, user_agent, source_ip |
 //! | counter | `COUNTER#users`  | value (last `seq` handed out)                                     |
 //! | failures | `LOGINFAIL#USER#<id>#<window>`, `LOGINFAIL#IP#<ip>#<window>` | failures, expires_at (TTL: the window's end) |
+//! | registrations | `REGISTER#IP#<ip>#<window>` | failures (registrations counted), expires_at (TTL) |
 //!
 //! A session's `token_version` is the user's version when it was created (or
 //! last re-keyed): once the user's version moves on (logout-all, password
@@ -63,6 +64,32 @@ pub fn ip_failures_key(ip: &str, window: u64) -> String {
     format!("LOGINFAIL#IP#{ip}#{window}")
 }
 
+/// The registration counter of source address `ip` in fixed window `window`.
+pub fn register_key(ip: &str, window: u64) -> String {
+    format!("REGISTER#IP#{ip}#{window}")
+}
+
+/// What an access decision reads of the session and the user items: all
+/// they need, never `password_hash`. The template allows the authorizer and
+/// validate nothing else (`dynamodb:Attributes`), so a bug there cannot
+/// leak a hash.
+pub const DECISION_ATTRIBUTES: &[&str] = &[
+    PK,
+    "id",
+    "seq",
+    "name",
+    "token_version",
+    "sid",
+    "user_id",
+    "generation",
+    "rotated_at_ms",
+    TTL_ATTRIBUTE,
+    "created_at",
+    "refreshed_at",
+    "user_agent",
+    "source_ip",
+];
+
 pub fn get_s(item: &Item, name: &'static str) -> Result<String, StoreError> {
     match item.get(name) {
         Some(AttributeValue::S(v)) => Ok(v.clone()),
@@ -84,12 +111,14 @@ pub fn get_n(item: &Item, name: &'static str) -> Result<u64, StoreError> {
     }
 }
 
+/// A user item; `password_hash` is `None` when it was not read (a decision
+/// read, [`DECISION_ATTRIBUTES`]).
 pub fn user_from_item(item: &Item) -> Result<UserRecord, StoreError> {
     Ok(UserRecord {
         id: get_s(item, "id")?,
         seq: get_n(item, "seq")?,
         name: get_s(item, "name")?,
-        password_hash: get_s(item, "password_hash")?,
+        password_hash: get_opt_s(item, "password_hash"),
         token_version: get_n(item, "token_version")?,
     })
 }
@@ -234,6 +263,7 @@ mod tests {
         ));
         item.remove("name");
         item.insert("seq".into(), n(1));
+        assert!(!DECISION_ATTRIBUTES.contains(&"password_hash"));
         assert!(matches!(
             user_from_item(&item),
             Err(StoreError::Corrupt("name"))

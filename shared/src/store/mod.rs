@@ -21,11 +21,10 @@ use aws_sdk_dynamodb::types::{AttributeValue, KeysAndAttributes, TransactWriteIt
 use aws_sdk_dynamodb::Client;
 
 pub use codec::{
-    ip_failures_key, session_key, user_failures_key, user_key, Item, PK, TTL_ATTRIBUTE, USER_INDEX,
-    WARM_UP_KEY,
+    ip_failures_key, register_key, session_key, user_failures_key, user_key, Item,
+    DECISION_ATTRIBUTES, PK, TTL_ATTRIBUTE, USER_INDEX, WARM_UP_KEY,
 };
 pub use sessions::{ClaimCheck, RevokeOutcome};
-pub use users::LoginState;
 
 /// Transactions that collide with a concurrent one are retried this often.
 const MAX_CONFLICT_RETRIES: u32 = 8;
@@ -179,8 +178,12 @@ where
 /// Which transaction item failed its condition, per DynamoDB's cancellation
 /// reasons (in request order).
 enum TransactFailure {
-    /// A concurrent transaction touched the same items: retry.
+    /// A concurrent transaction touched the same items; nothing was
+    /// written: retry as a new request.
     Conflict,
+    /// This very request (its client token) is still being applied: ask
+    /// again with the same token.
+    InProgress,
     /// Item `index` failed its condition; `item` is its old image if asked for.
     ConditionFailed { index: usize, item: Option<Item> },
 }
@@ -209,7 +212,7 @@ fn classify_transaction_error(
             }
         }
         if let TransactWriteItemsError::TransactionInProgressException(_) = service.err() {
-            return Ok(TransactFailure::Conflict);
+            return Ok(TransactFailure::InProgress);
         }
     }
     Err(err.into())
@@ -263,9 +266,22 @@ impl Store {
     }
 
     /// Items by `pk`, in ONE strongly consistent BatchGetItem (at most 100
-    /// distinct keys). Absent items are absent from the map.
-    async fn get_many(&self, pks: &[&str]) -> Result<HashMap<String, Item>, StoreError> {
+    /// distinct keys), with only `attributes` if given. Absent items are
+    /// absent from the map.
+    async fn get_many(
+        &self,
+        pks: &[&str],
+        attributes: Option<&[&str]>,
+    ) -> Result<HashMap<String, Item>, StoreError> {
         let mut keys = KeysAndAttributes::builder().consistent_read(true);
+        if let Some(attributes) = attributes {
+            // Placeholders for all: some (`name`) are reserved words.
+            let names: Vec<String> = (0..attributes.len()).map(|i| format!("#a{i}")).collect();
+            keys = keys.projection_expression(names.join(", "));
+            for (name, attribute) in names.iter().zip(attributes) {
+                keys = keys.expression_attribute_names(name, *attribute);
+            }
+        }
         for pk in pks {
             keys = keys.keys(HashMap::from([(PK.to_string(), codec::s(*pk))]));
         }
@@ -298,33 +314,47 @@ impl Store {
     /// with a concurrent transaction. `Ok(None)`: committed; otherwise the
     /// index of the first item whose condition failed, and its old image if
     /// the item asked for one.
+    ///
+    /// Every send carries a client request token, so the SDK's own retries
+    /// (a timeout, a 5xx) and a re-send after `TransactionInProgressException`
+    /// (the same request is still being applied) are the same request to
+    /// DynamoDB: if the first attempt landed, the re-send reports success
+    /// instead of running again and failing its own conditions (a refresh
+    /// that mistook its own retry for a replay, and revoked the session).
+    /// Only a definite cancellation (a conflict: nothing was written) gets a
+    /// new token.
     async fn transact(
         &self,
         items: impl Fn() -> Vec<TransactWriteItem>,
     ) -> Result<Option<(usize, Option<Item>)>, StoreError> {
         let mut attempt = 0;
+        let mut token = uuid::Uuid::new_v4().to_string();
         loop {
             let result = self
                 .client
                 .transact_write_items()
                 .set_transact_items(Some(items()))
+                .client_request_token(&token)
                 .send()
                 .await;
-            match result {
+            let retry = match result {
                 Ok(_) => return Ok(None),
                 Err(e) => match classify_transaction_error(e)? {
                     TransactFailure::ConditionFailed { index, item } => {
                         return Ok(Some((index, item)))
                     }
-                    TransactFailure::Conflict if attempt < MAX_CONFLICT_RETRIES => {
-                        attempt += 1;
-                        tokio::time::sleep(Duration::from_millis(5 * u64::from(attempt))).await;
-                    }
-                    TransactFailure::Conflict => {
-                        return Err(StoreError::unavailable("transaction conflict persisted"))
-                    }
+                    TransactFailure::Conflict => true,
+                    TransactFailure::InProgress => false,
                 },
+            };
+            if attempt >= MAX_CONFLICT_RETRIES {
+                return Err(StoreError::unavailable("transaction conflict persisted"));
             }
+            attempt += 1;
+            if retry {
+                token = uuid::Uuid::new_v4().to_string();
+            }
+            tokio::time::sleep(Duration::from_millis(5 * u64::from(attempt))).await;
         }
     }
 }

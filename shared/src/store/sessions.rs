@@ -7,7 +7,8 @@ use aws_sdk_dynamodb::types::{
 };
 
 use super::codec::{
-    n, s, session_from_item, session_item, session_key, user_from_item, user_key, PK, USER_INDEX,
+    n, s, session_from_item, session_item, session_key, user_from_item, user_key,
+    DECISION_ATTRIBUTES, PK, USER_INDEX,
 };
 use super::{Store, StoreError};
 use crate::model::{NewSession, SessionClaim, SessionRecord, UserRecord};
@@ -20,7 +21,9 @@ use crate::rules::session::{
 #[derive(Debug, PartialEq, Eq)]
 pub enum ClaimCheck {
     Done,
-    Rejected,
+    /// The claim did not hold. When it was the session's own condition that
+    /// failed, the session as it is stored (`None`: gone, or not asked for).
+    Rejected(Option<SessionRecord>),
 }
 
 /// How revoking one of the caller's other sessions ended.
@@ -52,6 +55,7 @@ impl Store {
             .expression_attribute_values(":uid", s(claim.user_id))
             .expression_attribute_values(":gen", n(claim.generation))
             .expression_attribute_values(":now", n(now))
+            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
             .build()
             .expect("condition check fields set");
         TransactWriteItem::builder().condition_check(check).build()
@@ -84,16 +88,19 @@ impl Store {
         TransactWriteItem::builder().condition_check(check).build()
     }
 
-    /// Creates a session and deletes the account's attempt counter
-    /// `clear_failures`, in one transaction. With `bump_version_from`, the same
-    /// transaction moves the user's token version from that value to the next,
-    /// signing out every other session (single-session mode); it fails with
-    /// `AlreadyExists` if the version moved meanwhile.
+    /// Creates a session, deletes the account's attempt counter
+    /// `clear_failures` and gives back the slot the login claimed in the
+    /// source's counter `give_back` (key, window end), in one transaction.
+    /// With `bump_version_from`, the same transaction moves the user's token
+    /// version from that value to the next, signing out every other session
+    /// (single-session mode); it fails with `AlreadyExists` if the version
+    /// moved meanwhile.
     pub async fn create_session(
         &self,
         session: NewSession<'_>,
         bump_version_from: Option<u64>,
         clear_failures: &str,
+        give_back: Option<(&str, u64)>,
     ) -> Result<(), StoreError> {
         // A session id is a fresh UUID: a collision is refused, not merged.
         let put = Put::builder()
@@ -106,6 +113,25 @@ impl Store {
             TransactWriteItem::builder().put(put).build(),
             self.delete_by_key(clear_failures),
         ];
+        if let Some((key, window_end)) = give_back {
+            // Unconditional (a condition could only fail the login); should
+            // the counter be gone, the item it creates still ends with the
+            // window.
+            let give_back = Update::builder()
+                .table_name(&self.table)
+                .key(PK, s(key))
+                .update_expression(
+                    "ADD failures :minus_one SET expires_at = if_not_exists(expires_at, :end)",
+                )
+                .expression_attribute_values(
+                    ":minus_one",
+                    aws_sdk_dynamodb::types::AttributeValue::N("-1".into()),
+                )
+                .expression_attribute_values(":end", n(window_end))
+                .build()
+                .expect("update fields set");
+            items.push(TransactWriteItem::builder().update(give_back).build());
+        }
         if let Some(from) = bump_version_from {
             let bump = Update::builder()
                 .table_name(&self.table)
@@ -126,15 +152,19 @@ impl Store {
         }
     }
 
-    /// The session and its user, in ONE strongly consistent round trip.
+    /// The session and its user, in ONE strongly consistent round trip:
+    /// only [`DECISION_ATTRIBUTES`] (no password hash) unless
+    /// `with_password_hash`.
     pub async fn load_session_and_user(
         &self,
         session_id: &str,
         user_id: &str,
+        with_password_hash: bool,
     ) -> Result<(Option<SessionRecord>, Option<UserRecord>), StoreError> {
         let session_pk = session_key(session_id);
         let user_pk = user_key(user_id);
-        let items = self.get_many(&[&session_pk, &user_pk]).await?;
+        let attributes = (!with_password_hash).then_some(DECISION_ATTRIBUTES);
+        let items = self.get_many(&[&session_pk, &user_pk], attributes).await?;
         Ok((
             items.get(&session_pk).map(session_from_item).transpose()?,
             items.get(&user_pk).map(user_from_item).transpose()?,
@@ -176,14 +206,18 @@ impl Store {
                 .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
                 .build()
                 .expect("update fields set");
+            // The user's version first: when both conditions fail, the first
+            // failed item decides, and a moved version (logout-all, password
+            // change) must win over the session's state, or a replay inside
+            // the reuse grace would be re-issued tokens that are dead.
             vec![
-                TransactWriteItem::builder().update(update).build(),
                 self.user_version_check(claim),
+                TransactWriteItem::builder().update(update).build(),
             ]
         };
         Ok(match self.transact(rotate).await? {
             None => Rotation::Committed,
-            Some((1, _)) => Rotation::VersionChanged,
+            Some((0, _)) => Rotation::VersionChanged,
             Some((_, Some(old))) => Rotation::Stale(Some(session_from_item(&old)?)),
             // No old image: the session is gone (or the image was not sent).
             Some((_, None)) => Rotation::Stale(self.get_session(claim.session_id).await?),
@@ -202,7 +236,8 @@ impl Store {
     }
 
     /// Logout: deletes the session if, and only if, the token's claim on it
-    /// still holds (one round trip).
+    /// still holds (one round trip). Refused on the session's own condition,
+    /// it hands back the session as stored.
     pub async fn end_session(
         &self,
         claim: SessionClaim<'_>,
@@ -216,18 +251,22 @@ impl Store {
                 .expression_attribute_values(":uid", s(claim.user_id))
                 .expression_attribute_values(":gen", n(claim.generation))
                 .expression_attribute_values(":now", n(now))
+                .return_values_on_condition_check_failure(
+                    ReturnValuesOnConditionCheckFailure::AllOld,
+                )
                 .build()
                 .expect("delete fields set");
             vec![
-                TransactWriteItem::builder().delete(delete).build(),
                 self.user_version_check(claim),
+                TransactWriteItem::builder().delete(delete).build(),
             ]
         };
-        Ok(claim_check(self.transact(items).await?))
+        claim_check(self.transact(items).await?, 1)
     }
 
     /// Logout everywhere: `ADD token_version 1` on the user, if the token's
     /// claim on its session and version still holds (one round trip).
+    /// Refused on the session's condition, it hands back the session.
     pub async fn bump_token_version(
         &self,
         claim: SessionClaim<'_>,
@@ -248,7 +287,7 @@ impl Store {
                 self.session_claim_check(claim, now),
             ]
         };
-        Ok(claim_check(self.transact(items).await?))
+        claim_check(self.transact(items).await?, 1)
     }
 
     /// The user's live sessions ([`crate::rules::session::is_listed`]),
@@ -357,13 +396,21 @@ impl Store {
                 self.delete_by_key(failures_key),
             ]
         };
-        Ok(claim_check(self.transact(items).await?))
+        claim_check(self.transact(items).await?, 1)
     }
 }
 
-fn claim_check(failed: Option<(usize, Option<super::Item>)>) -> ClaimCheck {
-    match failed {
+/// A transaction's outcome as a [`ClaimCheck`]; `session_index` is the
+/// session's item, whose old image (if it failed) is handed back.
+fn claim_check(
+    failed: Option<(usize, Option<super::Item>)>,
+    session_index: usize,
+) -> Result<ClaimCheck, StoreError> {
+    Ok(match failed {
         None => ClaimCheck::Done,
-        Some(_) => ClaimCheck::Rejected,
-    }
+        Some((index, Some(old))) if index == session_index => {
+            ClaimCheck::Rejected(Some(session_from_item(&old)?))
+        }
+        Some(_) => ClaimCheck::Rejected(None),
+    })
 }

@@ -60,18 +60,24 @@ impl Store {
         }
     }
 
-    /// Counts one failure against counter `key` (one UpdateItem), which lives
-    /// until `window_end`.
-    pub async fn record_failure(&self, key: &str, window_end: u64) -> Result<(), StoreError> {
-        self.client
-            .update_item()
+    /// What counter `key` holds now (`None`: no counter), read consistently.
+    /// Not on any request's path: for operators and tests.
+    pub async fn attempts(&self, key: &str) -> Result<Option<i64>, StoreError> {
+        let out = self
+            .client
+            .get_item()
             .table_name(&self.table)
             .key(PK, s(key))
-            .update_expression("ADD failures :one SET expires_at = :end")
-            .expression_attribute_values(":one", n(1))
-            .expression_attribute_values(":end", n(window_end))
+            .consistent_read(true)
             .send()
             .await?;
-        Ok(())
+        match out.item().and_then(|item| item.get("failures")) {
+            None => Ok(None),
+            Some(AttributeValue::N(v)) => v
+                .parse()
+                .map(Some)
+                .map_err(|_| StoreError::Corrupt("failures")),
+            Some(_) => Err(StoreError::Corrupt("failures")),
+        }
     }
 }

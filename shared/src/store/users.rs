@@ -1,17 +1,10 @@
-//! The user aggregate: its item, the `seq` counter, and the login read.
+//! The user aggregate: its item and the `seq` counter.
 
 use aws_sdk_dynamodb::types::ReturnValue;
 
 use super::codec::{get_n, n, s, user_from_item, user_item, user_key, PK, USER_COUNTER_KEY};
 use super::{is_condition_failure, Store, StoreError};
 use crate::model::UserRecord;
-
-/// What a login reads, in one round trip.
-#[derive(Debug, Default)]
-pub struct LoginState {
-    pub user: Option<UserRecord>,
-    pub ip_failures: u64,
-}
 
 impl Store {
     /// Hands out the next user `seq` (an atomic counter: unique, increasing).
@@ -66,32 +59,5 @@ impl Store {
             .send()
             .await?;
         out.item().map(user_from_item).transpose()
-    }
-
-    /// A login's user and its source's failure count, in one round trip (none
-    /// if there is nothing to read).
-    pub async fn load_login_state(
-        &self,
-        user_id: Option<&str>,
-        ip_failures: Option<&str>,
-    ) -> Result<LoginState, StoreError> {
-        let user_pk = user_id.map(user_key);
-        let pks: Vec<&str> = [user_pk.as_deref(), ip_failures]
-            .into_iter()
-            .flatten()
-            .collect();
-        if pks.is_empty() {
-            return Ok(LoginState::default());
-        }
-        let items = self.get_many(&pks).await?;
-        Ok(LoginState {
-            user: user_pk
-                .and_then(|pk| items.get(&pk))
-                .map(user_from_item)
-                .transpose()?,
-            ip_failures: ip_failures
-                .and_then(|k| items.get(k))
-                .map_or(Ok(0), |item| get_n(item, "failures"))?,
-        })
     }
 }

@@ -110,12 +110,13 @@ async fn login_costs_two_round_trips() {
     app.register("alice").await;
     app.calls.take();
     app.login("alice").await;
-    // Together: the read of user and source counter, the attempt claimed on
-    // the account's counter. Then one write: the session, clearing the claim.
+    // Together: the read of the user, the attempts claimed on the account's
+    // and the source's counters. Then one write: the session, clearing the
+    // account's claim and giving the source's back.
     let mut calls = app.calls.take();
     let last = calls.pop();
     calls.sort();
-    assert_eq!(calls, ["BatchGetItem", "UpdateItem"]);
+    assert_eq!(calls, ["GetItem", "UpdateItem", "UpdateItem"]);
     assert_eq!(last.as_deref(), Some("TransactWriteItems"));
 }
 

@@ -113,3 +113,51 @@ async fn unknown_path_on_the_logout_function_is_404() {
         logout_fn::handle(event("POST", "/api/auth/logoff", &[], None), &app.service).await;
     assert_error(&response, 404, "not_found");
 }
+
+/// A thief refreshed the session first; the owner's older pair is one
+/// generation behind. The owner's logout still ends the session, so the
+/// thief's newer tokens stop too.
+#[tokio::test]
+async fn logout_with_a_superseded_token_ends_the_session_a_thief_rotated() {
+    let app = TestApp::new().await;
+    app.register("alice").await;
+    let (owner_access, owner_refresh) = app.login("alice").await;
+    let stolen = body_json(&app.refresh(&owner_refresh).await);
+    let thief_access = stolen["accessToken"].as_str().unwrap().to_string();
+    let thief_refresh = stolen["refreshToken"].as_str().unwrap().to_string();
+
+    let response = app.logout("/api/auth/logout", &owner_access).await;
+    assert_eq!(response.status(), 200, "{}", body_text(&response));
+    assert_error(&app.validate(&thief_access).await, 401, "invalid_token");
+    assert_error(&app.refresh(&thief_refresh).await, 401, "invalid_token");
+    // Once ended, the old token ends nothing more.
+    assert_error(
+        &app.logout("/api/auth/logout", &owner_access).await,
+        401,
+        "invalid_token",
+    );
+}
+
+/// The same for logout-all: the superseded token's version is current, so
+/// every session of the user ends.
+#[tokio::test]
+async fn logout_all_with_a_superseded_token_ends_every_session() {
+    let app = TestApp::new().await;
+    app.register("alice").await;
+    let (owner_access, owner_refresh) = app.login("alice").await;
+    let (laptop_access, _) = app.login("alice").await;
+    let stolen = body_json(&app.refresh(&owner_refresh).await);
+    let thief_access = stolen["accessToken"].as_str().unwrap().to_string();
+
+    let response = app.logout("/api/auth/logout-all", &owner_access).await;
+    assert_eq!(response.status(), 200, "{}", body_text(&response));
+    for access in [&thief_access, &laptop_access, &owner_access] {
+        assert_error(&app.validate(access).await, 401, "invalid_token");
+    }
+    // A token of the old version now ends nothing.
+    assert_error(
+        &app.logout("/api/auth/logout-all", &owner_access).await,
+        401,
+        "invalid_token",
+    );
+}

@@ -4,6 +4,7 @@
 mod authorizer;
 mod events;
 mod keys;
+mod lifetime;
 mod login;
 mod logout;
 mod password;

@@ -82,7 +82,7 @@ async fn a_wrong_current_password_changes_nothing_and_counts_as_a_failure() {
     assert!(app
         .service
         .passwords()
-        .verify(Some(&user.password_hash), PASSWORD));
+        .verify(user.password_hash.as_deref(), PASSWORD));
 }
 
 #[tokio::test]
@@ -156,5 +156,5 @@ async fn bad_password_change_requests() {
     assert!(app
         .service
         .passwords()
-        .verify(Some(&user.password_hash), PASSWORD));
+        .verify(user.password_hash.as_deref(), PASSWORD));
 }

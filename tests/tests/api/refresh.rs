@@ -229,3 +229,43 @@ async fn refresh_after_logout_all_is_rejected() {
     );
     assert_error(&app.refresh(&refresh).await, 401, "invalid_token");
 }
+
+/// After logout-all, the previous refresh token replayed inside the reuse
+/// grace is dead like every other token of the old version: no new pair.
+#[tokio::test]
+async fn a_replay_inside_the_grace_after_logout_all_gets_401() {
+    let app = TestApp::new().await;
+    let (_, refresh1) = logged_in(&app).await;
+    let (access2, refresh2) = pair(&app.refresh(&refresh1).await);
+    assert_eq!(
+        app.logout("/api/auth/logout-all", &access2).await.status(),
+        200
+    );
+    // Within the 10 s grace of the rotation.
+    assert_error(&app.refresh(&refresh1).await, 401, "invalid_token");
+    assert_error(&app.refresh(&refresh2).await, 401, "invalid_token");
+}
+
+/// The rotation reached DynamoDB and was applied, but every answer the
+/// SDK's three attempts got was `TransactionInProgressException` (as after
+/// a timed-out attempt). The store's re-send is the same request (one client
+/// token), so DynamoDB reports the rotation as done: not a replay, even with
+/// no grace at all.
+#[tokio::test]
+async fn a_rotation_whose_answer_was_lost_is_not_taken_for_a_replay() {
+    let app = TestApp::with_env(&[("REFRESH_REUSE_GRACE_SECS", "0")]).await;
+    let (_, refresh1) = logged_in(&app).await;
+    let sdk_attempts = tokengate::store::Resilience::DEFAULT.max_attempts;
+    app.faults.lose_transaction_answers(sdk_attempts);
+    app.calls.take();
+    let (access2, refresh2) = pair(&app.refresh(&refresh1).await);
+    assert_eq!(
+        app.calls.take().len(),
+        sdk_attempts as usize + 1,
+        "the SDK's attempts, answers lost, then the store's re-send"
+    );
+    assert_eq!(claims_of(&access2)["gen"], 2);
+    assert_eq!(app.validate(&access2).await.status(), 200);
+    let (_, refresh3) = pair(&app.refresh(&refresh2).await);
+    assert_eq!(claims_of(&refresh3)["gen"], 3);
+}

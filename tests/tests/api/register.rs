@@ -23,6 +23,7 @@ async fn register_returns_201_with_seq_id_name() {
     let stored = app.store.get_user("alice").await.unwrap().unwrap();
     assert!(stored
         .password_hash
+        .unwrap()
         .starts_with("$argon2id$v=19$m=19456,t=2,p=1$"));
     assert_eq!(stored.token_version, 0);
 }

@@ -1,3 +1,4 @@
+use std::sync::Arc;
 use std::time::Duration;
 use tokengate::clock::Clock;
 
@@ -33,11 +34,13 @@ async fn a_locked_account_refuses_even_the_right_password_without_argon2() {
     assert_error(&locked, 429, "too_many_attempts");
     let wait = retry_after(&locked);
     assert!((1..=900).contains(&wait), "Retry-After {wait}");
-    // Cheap rejection: no argon2, only the read and the refused claim.
+    // Cheap rejection: no argon2; the read, the refused claim on the
+    // account, the source's claim and, since the attempt never ran, its
+    // give-back.
     assert_eq!(app.service.passwords().verifications(), argon2_runs);
     let mut calls = app.calls.take();
     calls.sort();
-    assert_eq!(calls, ["BatchGetItem", "UpdateItem"]);
+    assert_eq!(calls, ["GetItem", "UpdateItem", "UpdateItem", "UpdateItem"]);
     // From anywhere: the lock is on the account.
     assert_error(
         &app.login_from("alice", PASSWORD, OTHER_IP).await,
@@ -49,14 +52,15 @@ async fn a_locked_account_refuses_even_the_right_password_without_argon2() {
 }
 
 #[tokio::test]
-async fn a_failure_costs_a_read_and_one_update_per_counter() {
+async fn a_failure_costs_a_read_and_one_claim_per_counter() {
     let app = TestApp::new().await;
     app.register("alice").await;
     app.calls.take();
     app.login_from("alice", "wrong password", IP).await;
+    // The claims made before argon2 are the failure's count: nothing after.
     let mut calls = app.calls.take();
     calls.sort();
-    assert_eq!(calls, ["BatchGetItem", "UpdateItem", "UpdateItem"]);
+    assert_eq!(calls, ["GetItem", "UpdateItem", "UpdateItem"]);
 }
 
 #[tokio::test]
@@ -234,4 +238,117 @@ async fn a_blocked_source_does_not_fill_account_counters() {
         app.login_from("alice", PASSWORD, OTHER_IP).await.status(),
         200
     );
+}
+
+/// Twenty wrong logins at once from one address, against twenty accounts:
+/// the source's slots are claimed before argon2, so no more than its limit
+/// ever run, however they interleave.
+#[tokio::test]
+async fn a_burst_from_one_source_cannot_overrun_its_limit() {
+    let app = TestApp::with_env(&[("LOGIN_MAX_FAILURES_PER_IP", "3")]).await;
+    let argon2_runs = app.service.passwords().verifications();
+    let attempts = (0..20).map(|i| {
+        let id = format!("user-{i}");
+        let app = &app;
+        async move { app.login_from(&id, "wrong password", IP).await.status() }
+    });
+    let statuses = futures_util::future::join_all(attempts).await;
+    let refused = statuses.iter().filter(|s| s.as_u16() == 401).count();
+    let throttled = statuses.iter().filter(|s| s.as_u16() == 429).count();
+    assert_eq!((refused, throttled), (3, 17), "{statuses:?}");
+    assert_eq!(app.service.passwords().verifications() - argon2_runs, 3);
+    // Another address is not affected.
+    assert_error(
+        &app.login_from("user-0", "wrong password", OTHER_IP).await,
+        401,
+        "invalid_credentials",
+    );
+}
+
+#[tokio::test]
+async fn registrations_per_source_are_limited_before_any_hashing() {
+    let app = TestApp::with_env(&[("REGISTER_MAX_PER_IP", "2")]).await;
+    for id in ["alice", "bob"] {
+        assert_eq!(app.register_from(id, IP).await.status(), 201);
+    }
+    app.calls.take();
+    let refused = app.register_from("carol", IP).await;
+    assert_error(&refused, 429, "too_many_attempts");
+    assert!((1..=900).contains(&retry_after(&refused)));
+    // One refused claim: no hashing, no user.
+    assert_eq!(app.calls.take(), ["UpdateItem"]);
+    assert!(app.store.get_user("carol").await.unwrap().is_none());
+    // The /64 of an IPv6 client is one source.
+    assert_eq!(app.register_from("dave", "2001:db8::1").await.status(), 201);
+    assert_eq!(app.register_from("erin", "2001:db8::2").await.status(), 201);
+    assert_error(
+        &app.register_from("frank", "2001:db8::3").await,
+        429,
+        "too_many_attempts",
+    );
+    assert_eq!(app.register_from("carol", OTHER_IP).await.status(), 201);
+}
+
+fn account_counter(app: &TestApp, id: &str) -> String {
+    let window = tokengate::rules::Window::at(app.clock.now().secs, Duration::from_secs(900));
+    tokengate::store::user_failures_key(id, window.index)
+}
+
+/// Single-session mode: a right password whose session loses the race with
+/// a logout-all (the user's version moved between read and write) writes
+/// nothing, and gives back the attempt it claimed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_login_that_loses_the_single_session_race_gives_its_attempt_back() {
+    let app = Arc::new(TestApp::with_env(&[("SESSION_MODE", "single")]).await);
+    app.register("alice").await;
+    let (access, _) = app.login("alice").await;
+    let mut held = app.faults.hold_next_transaction();
+    let login = tokio::spawn({
+        let app = app.clone();
+        async move { app.login_from("alice", PASSWORD, IP).await }
+    });
+    held.reached().await;
+    assert_eq!(
+        app.logout("/api/auth/logout-all", &access).await.status(),
+        200
+    );
+    held.release();
+    let lost = login.await.unwrap();
+    assert_error(&lost, 503, "service_unavailable");
+    let counter = account_counter(&app, "alice");
+    assert_eq!(app.store.attempts(&counter).await.unwrap(), Some(0));
+    let window = tokengate::rules::Window::at(app.clock.now().secs, Duration::from_secs(900));
+    let source = tokengate::store::ip_failures_key(IP, window.index);
+    assert_eq!(app.store.attempts(&source).await.unwrap(), Some(0));
+}
+
+/// A password change with the right current password that does not happen
+/// (the session ended meanwhile) is no failed attempt either.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_password_change_that_does_not_happen_gives_its_attempt_back() {
+    let app = Arc::new(TestApp::new().await);
+    app.register("alice").await;
+    let (access, _) = app.login("alice").await;
+    let (other_access, _) = app.login("alice").await;
+    let mut held = app.faults.hold_next_transaction();
+    let change = tokio::spawn({
+        let app = app.clone();
+        async move {
+            app.change_password(&access, PASSWORD, "a brand new passphrase")
+                .await
+        }
+    });
+    held.reached().await;
+    assert_eq!(
+        app.logout("/api/auth/logout-all", &other_access)
+            .await
+            .status(),
+        200
+    );
+    held.release();
+    assert_error(&change.await.unwrap(), 401, "invalid_token");
+    let counter = account_counter(&app, "alice");
+    assert_eq!(app.store.attempts(&counter).await.unwrap(), Some(0));
+    // The password did not change.
+    app.login("alice").await;
 }

@@ -121,3 +121,27 @@ async fn rest_api_v1_event_with_capitalised_header() {
     assert_eq!(response.status(), 200, "{}", body_text(&response));
     assert_eq!(body_json(&response)["id"], "alice");
 }
+
+/// The access decision reads what it needs and never the password hash
+/// (the template's `dynamodb:Attributes` condition allows no more).
+#[tokio::test]
+async fn access_decisions_never_read_the_password_hash() {
+    let app = TestApp::new().await;
+    app.register("alice").await;
+    let (access, _) = app.login("alice").await;
+    let sid = claims_of(&access)["sid"].as_str().unwrap().to_string();
+    let (session, user) = app
+        .store
+        .load_session_and_user(&sid, "alice", false)
+        .await
+        .unwrap();
+    let user = user.unwrap();
+    assert_eq!((user.id.as_str(), user.password_hash), ("alice", None));
+    assert_eq!(session.unwrap().session_id, sid);
+    let (_, full) = app
+        .store
+        .load_session_and_user(&sid, "alice", true)
+        .await
+        .unwrap();
+    assert!(full.unwrap().password_hash.is_some());
+}
