@@ -1,7 +1,7 @@
 # tokengate: the commands a newcomer needs.
 .PHONY: test dev deps fmt clippy package lint-template sam-build keygen bench load
 
-## fmt, clippy, template lint (cfn-lint, sam validate), unit and integration tests on DynamoDB Local.
+## fmt, clippy, template lint (cfn-lint, sam validate), unit and integration tests on DynamoDB Local and moto (Secrets Manager).
 test:
 	scripts/test.sh
 
@@ -15,7 +15,7 @@ fmt:
 clippy:
 	cargo clippy --workspace --all-targets -- -D warnings
 
-## Run the whole API on http://127.0.0.1:3000 with DynamoDB Local (started and stopped for you).
+## Run the whole API on http://127.0.0.1:3000 with DynamoDB Local and its signing key in a local Secrets Manager (moto on :4566); both started and stopped for you.
 dev:
 	scripts/dev.sh
 

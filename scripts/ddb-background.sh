@@ -1,18 +1,62 @@
-# Sourced by test.sh and bench.sh: one DynamoDB Local on a free port for the
-# whole run, unless DYNAMODB_ENDPOINT is already set; stopped on exit.
-if [ -z "${DYNAMODB_ENDPOINT:-}" ]; then
-  scripts/dynamodb-local.sh install >/dev/null
-  ddb_port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-  mkdir -p target
-  scripts/dynamodb-local.sh run "$ddb_port" >target/dynamodb-local.log 2>&1 &
-  ddb_pid=$!
-  trap 'kill "$ddb_pid" 2>/dev/null || true; wait "$ddb_pid" 2>/dev/null || true' EXIT
+# Sourced by test.sh, bench.sh and load.sh: the local AWS services for the
+# whole run, each on a free port and stopped on exit (one EXIT trap for both):
+#   DynamoDB Local                unless DYNAMODB_ENDPOINT is already set
+#   moto (Secrets Manager)        unless MOTO_ENDPOINT is already set
+# Exports DYNAMODB_ENDPOINT, MOTO_ENDPOINT (http://127.0.0.1:PORT) and dummy
+# AWS credentials. Logs in target/dynamodb-local.log and target/moto.log.
+bg_pids=""
+bg_stop() {
+  local pid
+  for pid in $bg_pids; do kill "$pid" 2>/dev/null || true; done
+  for pid in $bg_pids; do wait "$pid" 2>/dev/null || true; done
+}
+# A free loopback port, not one of the arguments (ports picked, not yet bound).
+bg_free_port() {
+  python3 -c '
+import socket, sys
+while True:
+    s = socket.socket(); s.bind(("127.0.0.1", 0)); port = s.getsockname()[1]; s.close()
+    if str(port) not in sys.argv[1:]: break
+print(port)' "$@"
+}
+# bg_wait PID PORT LOG: until PORT accepts a connection; the log and exit 1 if PID dies first.
+bg_wait() {
   for _ in $(seq 1 600); do
-    (exec 3<>"/dev/tcp/127.0.0.1/$ddb_port") 2>/dev/null && break
-    kill -0 "$ddb_pid" 2>/dev/null || { cat target/dynamodb-local.log >&2; exit 1; }
+    (exec 3<>"/dev/tcp/127.0.0.1/$2") 2>/dev/null && return 0
+    kill -0 "$1" 2>/dev/null || { cat "$3" >&2; exit 1; }
     sleep 0.1
   done
+  echo "nothing answers on 127.0.0.1:$2 after 60 s (see $3)" >&2
+  exit 1
+}
+mkdir -p target
+
+# Both start at once; then wait for each.
+ddb_port="" moto_port=""
+if [ -z "${DYNAMODB_ENDPOINT:-}" ]; then
+  scripts/dynamodb-local.sh install >/dev/null
+  ddb_port=$(bg_free_port)
+  trap bg_stop EXIT
+  scripts/dynamodb-local.sh run "$ddb_port" >target/dynamodb-local.log 2>&1 &
+  ddb_pid=$!
+  bg_pids="$bg_pids $ddb_pid"
+fi
+if [ -z "${MOTO_ENDPOINT:-}" ]; then
+  scripts/moto.sh install
+  moto_port=$(bg_free_port $ddb_port)
+  trap bg_stop EXIT
+  scripts/moto.sh run "$moto_port" >target/moto.log 2>&1 &
+  moto_pid=$!
+  bg_pids="$bg_pids $moto_pid"
+fi
+if [ -n "$ddb_port" ]; then
+  bg_wait "$ddb_pid" "$ddb_port" target/dynamodb-local.log
   export DYNAMODB_ENDPOINT="http://127.0.0.1:$ddb_port"
   echo "DynamoDB Local on $DYNAMODB_ENDPOINT"
+fi
+if [ -n "$moto_port" ]; then
+  bg_wait "$moto_pid" "$moto_port" target/moto.log
+  export MOTO_ENDPOINT="http://127.0.0.1:$moto_port"
+  echo "moto (Secrets Manager) on $MOTO_ENDPOINT"
 fi
 export AWS_ACCESS_KEY_ID=local AWS_SECRET_ACCESS_KEY=local AWS_REGION=us-east-1
