@@ -29,6 +29,8 @@ cd "$(dirname "$0")/.."
 export PORT=${PORT:-3000}
 export TABLE_NAME=${TABLE_NAME:-tokengate-dev}
 export TODOS_TABLE_NAME=${TODOS_TABLE_NAME:-tokengate-todos-dev}
+# The issuer is the public URL: discovery derives jwks_uri from it.
+export JWT_ISSUER=${JWT_ISSUER:-http://127.0.0.1:$PORT}
 # DynamoDB Local and moto accept any credentials; never reach for real ones here.
 export AWS_ACCESS_KEY_ID=${AWS_ACCESS_KEY_ID:-local} AWS_SECRET_ACCESS_KEY=${AWS_SECRET_ACCESS_KEY:-local}
 export AWS_REGION=${AWS_REGION:-us-east-1}

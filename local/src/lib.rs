@@ -27,7 +27,7 @@ pub const MAX_GATEWAY_BODY_BYTES: usize = 10 * 1024 * 1024;
 pub struct Gateway {
     pub auth: AuthService,
     pub todos: todos_fn::Todos,
-    pub discovery: jwks_fn::Discovery,
+    pub discovery: jwks_fn::Published,
 }
 
 /// A request as the gateway received it.
@@ -44,7 +44,7 @@ impl Gateway {
     pub fn new(
         auth: AuthService,
         todos: todos_fn::Todos,
-        discovery: jwks_fn::Discovery,
+        discovery: jwks_fn::Published,
     ) -> Arc<Self> {
         Arc::new(Gateway {
             auth,

@@ -60,7 +60,9 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
          -d '{{\"id\":\"alice\",\"password\":\"correct horse battery\"}}'\n"
     );
 
-    let discovery = jwks_fn::Discovery::from_env().map_err(|e| format!("configuration: {e}"))?;
+    let discovery = jwks_fn::Published::from_env()
+        .await
+        .map_err(|e| format!("configuration: {e}"))?;
     serve(
         Gateway::new(auth, todos, discovery),
         listener,

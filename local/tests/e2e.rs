@@ -28,6 +28,8 @@ fn start_server() -> (Running, String) {
         .env("TABLE_NAME", format!("e2e-{suffix}"))
         .env("TODOS_TABLE_NAME", format!("e2e-todos-{suffix}"))
         .env("JWT_SECRET", TEST_SECRET)
+        // Discovery is built from the issuer URL, as on AWS.
+        .env("JWT_ISSUER", format!("http://127.0.0.1:{port}"))
         .env("DYNAMODB_ENDPOINT", endpoint())
         .env("AWS_ACCESS_KEY_ID", "local")
         .env("AWS_SECRET_ACCESS_KEY", "local")

@@ -17,6 +17,9 @@ pub enum ConfigError {
     },
     #[error("JWT_SECRET must be at least {min} bytes (got {got}); generate one with `openssl rand -base64 48`")]
     SecretTooShort { got: usize, min: usize },
+    /// The key secret (`KEYS_SECRET_ARN`) could not be read or parsed.
+    #[error("the key secret {secret} could not be used: {cause}")]
+    KeySecret { secret: String, cause: String },
 }
 
 impl ConfigError {

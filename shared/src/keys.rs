@@ -30,6 +30,16 @@ pub struct VerificationKey {
     pub decoding: DecodingKey,
     /// The public JWK; `None` for HMAC secrets, which are never published.
     pub public_jwk: Option<Jwk>,
+    /// A retired key's last moment (Unix seconds): from then on it verifies
+    /// nothing and is no longer published (`JWT_PREVIOUS_NOT_AFTER`).
+    pub not_after: Option<u64>,
+}
+
+impl VerificationKey {
+    /// Whether the key still verifies at `now`.
+    pub fn usable_at(&self, now: u64) -> bool {
+        self.not_after.is_none_or(|end| now < end)
+    }
 }
 
 /// The private half of the current key.
@@ -101,6 +111,7 @@ impl VerificationKey {
             algorithm: Algorithm::HS256,
             decoding: DecodingKey::from_secret(secret),
             public_jwk: None,
+            not_after: None,
         })
     }
 
@@ -114,6 +125,7 @@ impl VerificationKey {
             kid,
             algorithm,
             decoding,
+            not_after: None,
         })
     }
 
@@ -155,6 +167,41 @@ fn algorithm(env: &Env) -> Result<Algorithm, ConfigError> {
     )
 }
 
+/// `JWT_PREVIOUS_NOT_AFTER`: Unix seconds after which the previous keys
+/// stop verifying: one number for all of them, or `kid=seconds` pairs,
+/// comma-separated, for one key each (a kid is in the JWKS and the logs).
+fn retire(previous: &mut [VerificationKey], raw: &str) -> Result<(), ConfigError> {
+    const EXPECTED: &str = "Unix seconds, or kid=seconds pairs naming previous keys";
+    let seconds = |v: &str| {
+        v.trim().parse::<u64>().map_err(|_| ConfigError::Invalid {
+            name: "JWT_PREVIOUS_NOT_AFTER",
+            expected: EXPECTED.into(),
+            value: raw.to_string(),
+        })
+    };
+    for part in raw.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+        match part.split_once('=') {
+            None => {
+                let end = seconds(part)?;
+                previous.iter_mut().for_each(|k| k.not_after = Some(end));
+            }
+            Some((kid, end)) => {
+                let end = seconds(end)?;
+                let key = previous
+                    .iter_mut()
+                    .find(|k| k.kid == kid.trim())
+                    .ok_or_else(|| ConfigError::Invalid {
+                        name: "JWT_PREVIOUS_NOT_AFTER",
+                        expected: EXPECTED.into(),
+                        value: raw.to_string(),
+                    })?;
+                key.not_after = Some(end);
+            }
+        }
+    }
+    Ok(())
+}
+
 impl KeyConfig {
     /// Reads `JWT_ALGORITHM` (`HS256` default, `EdDSA`, `ES256`), then
     /// `JWT_SECRET` (HS256) or `JWT_PRIVATE_KEY` (PKCS#8 PEM) and/or
@@ -191,6 +238,9 @@ impl KeyConfig {
         }
         // The current key wins over a previous one with the same kid.
         previous.retain(|k| k.kid != current.kid);
+        if let Some(raw) = get("JWT_PREVIOUS_NOT_AFTER") {
+            retire(&mut previous, &raw)?;
+        }
         Ok(KeyConfig {
             current,
             signing,
@@ -270,14 +320,22 @@ impl KeyConfig {
     pub fn public_jwks(env: &Env) -> Result<JwkSet, ConfigError> {
         match algorithm(env)? {
             Algorithm::HS256 => {
-                let previous = match env.get("JWT_PREVIOUS_PUBLIC_KEYS") {
+                let mut previous = match env.get("JWT_PREVIOUS_PUBLIC_KEYS") {
                     Some(pems) => {
                         VerificationKey::from_public_pems(&pems, "JWT_PREVIOUS_PUBLIC_KEYS")?
                     }
                     None => Vec::new(),
                 };
+                if let Some(raw) = env.get("JWT_PREVIOUS_NOT_AFTER") {
+                    retire(&mut previous, &raw)?;
+                }
+                let now = crate::clock::now_secs();
                 Ok(JwkSet {
-                    keys: previous.into_iter().filter_map(|k| k.public_jwk).collect(),
+                    keys: previous
+                        .into_iter()
+                        .filter(|k| k.usable_at(now))
+                        .filter_map(|k| k.public_jwk)
+                        .collect(),
                 })
             }
             _ => Ok(Self::read(env)?.jwks()),
@@ -289,11 +347,14 @@ impl KeyConfig {
         std::iter::once(&self.current).chain(&self.previous)
     }
 
-    /// The public keys, as RFC 7517 JWKs: never a private or symmetric key.
+    /// The public keys, as RFC 7517 JWKs: never a private or symmetric key,
+    /// nor a retired one past its not-after.
     pub fn jwks(&self) -> JwkSet {
+        let now = crate::clock::now_secs();
         JwkSet {
             keys: self
                 .verification_keys()
+                .filter(|k| k.usable_at(now))
                 .filter_map(|k| k.public_jwk.clone())
                 .collect(),
         }
@@ -436,6 +497,43 @@ mod tests {
             assert!(
                 matches!(keys(&vars), Err(ConfigError::Invalid { .. })),
                 "{vars:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn retired_keys_carry_their_not_after() {
+        let base = [
+            ("JWT_ALGORITHM", "EdDSA"),
+            ("JWT_PRIVATE_KEY", ED_A),
+            ("JWT_PREVIOUS_PUBLIC_KEYS", P256_A_PUB),
+            ("JWT_PREVIOUS_SECRET", SECRET),
+        ];
+        let mut all = base.to_vec();
+        all.push(("JWT_PREVIOUS_NOT_AFTER", "1000"));
+        let k = keys(&all).unwrap();
+        assert!(k.previous.iter().all(|p| p.not_after == Some(1000)));
+        assert!(k.previous[0].usable_at(999) && !k.previous[0].usable_at(1000));
+        assert!(
+            k.current.not_after.is_none(),
+            "the current key never retires"
+        );
+        // Past its not-after, a key is no longer published.
+        assert_eq!(k.jwks().keys.len(), 1);
+
+        let p256 = keys(&base).unwrap().previous[0].kid.clone();
+        let mut one = base.to_vec();
+        let pair = format!("{p256}=2000");
+        one.push(("JWT_PREVIOUS_NOT_AFTER", &pair));
+        let k = keys(&one).unwrap();
+        let ends: Vec<Option<u64>> = k.previous.iter().map(|p| p.not_after).collect();
+        assert_eq!(ends, [Some(2000), None]);
+        for bad in ["soon", "nokid=5", "=5"] {
+            let mut vars = base.to_vec();
+            vars.push(("JWT_PREVIOUS_NOT_AFTER", bad));
+            assert!(
+                matches!(keys(&vars), Err(ConfigError::Invalid { .. })),
+                "{bad}"
             );
         }
     }

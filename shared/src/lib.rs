@@ -26,6 +26,7 @@ pub mod lambda;
 pub mod model;
 pub mod password;
 pub mod rules;
+pub mod secrets;
 pub mod service;
 pub mod store;
 pub mod telemetry;

@@ -21,6 +21,7 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use crate::config::Config;
+use crate::keys::KeyConfig;
 
 /// Tokens longer than this are refused before any parsing or crypto.
 pub const MAX_TOKEN_BYTES: usize = 8 * 1024;
@@ -101,6 +102,8 @@ pub enum TokenError {
 struct Verifier {
     algorithm: Algorithm,
     decoding: DecodingKey,
+    /// A retired key verifies nothing from this moment on.
+    not_after: Option<u64>,
     access: Validation,
     refresh: Validation,
 }
@@ -132,6 +135,12 @@ pub struct TokenKeys {
 
 impl TokenKeys {
     pub fn from_config(config: &Config) -> Self {
+        Self::new(&config.keys, config)
+    }
+
+    /// `keys` with the issuer, audiences and lifetimes of `config` (keys
+    /// re-read from Secrets Manager replace `config.keys`).
+    pub fn new(keys: &KeyConfig, config: &Config) -> Self {
         let validation = |algorithm, audience: &str| {
             let mut validation = Validation::new(algorithm);
             validation.set_required_spec_claims(&["exp", "nbf", "iat", "iss", "aud", "sub"]);
@@ -143,24 +152,24 @@ impl TokenKeys {
             validation.validate_nbf = false;
             validation
         };
-        let verifiers = config
-            .keys
+        let verifiers = keys
             .verification_keys()
             .map(|key| {
                 let verifier = Verifier {
                     algorithm: key.algorithm,
                     decoding: key.decoding.clone(),
+                    not_after: key.not_after,
                     access: validation(key.algorithm, &config.audience),
                     refresh: validation(key.algorithm, &config.refresh_audience),
                 };
                 (key.kid.clone(), verifier)
             })
             .collect();
-        let current = &config.keys.current;
+        let current = &keys.current;
         TokenKeys {
             algorithm: current.algorithm,
             kid: current.kid.clone(),
-            encoding: config.keys.signing.as_ref().map(|s| s.encoding.clone()),
+            encoding: keys.signing.as_ref().map(|s| s.encoding.clone()),
             verifiers,
             issuer: config.issuer.clone(),
             audience: config.audience.clone(),
@@ -225,6 +234,9 @@ impl TokenKeys {
         // The key decides the algorithm, not the token.
         if header.alg != verifier.algorithm {
             return Err(TokenError::Rejected("algorithm does not match the key"));
+        }
+        if verifier.not_after.is_some_and(|end| now >= end) {
+            return Err(TokenError::Rejected("key retired"));
         }
         let data = decode::<Claims>(token, &verifier.decoding, verifier.validation(kind))
             .map_err(|_| TokenError::Rejected("signature or claims"))?;

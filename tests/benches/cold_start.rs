@@ -309,6 +309,7 @@ async fn main() {
     let lifted = [
         ("LOGIN_MAX_FAILURES", "100000"),
         ("LOGIN_MAX_FAILURES_PER_IP", "100000"),
+        ("REGISTER_MAX_PER_IP", "100000"),
     ];
     let app = TestApp::with_env(&lifted).await;
     let todos_table = format!("{}-todos", app.store.table());

@@ -552,6 +552,7 @@ async fn main() {
         &[
             ("LOGIN_MAX_FAILURES", "1000000"),
             ("LOGIN_MAX_FAILURES_PER_IP", "1000000"),
+            ("REGISTER_MAX_PER_IP", "1000000"),
         ],
     );
     for phase in phases.split(',') {

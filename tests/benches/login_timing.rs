@@ -39,6 +39,7 @@ async fn main() {
     let app = TestApp::with_env(&[
         ("LOGIN_MAX_FAILURES", "100000"),
         ("LOGIN_MAX_FAILURES_PER_IP", "100000"),
+        ("REGISTER_MAX_PER_IP", "100000"),
     ])
     .await;
     app.register("alice").await;

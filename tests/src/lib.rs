@@ -11,6 +11,7 @@
 //! | [`events`] | API Gateway events (via `gateway-events`) and response readers |
 //! | [`dynamodb`] | DynamoDB Local processes and call-counting clients |
 //! | [`faults`] | a lost answer or a held transaction, injected into a service's client |
+//! | [`secrets`] | a local Secrets Manager (moto) and real-SDK clients for it |
 //! | [`bench`] | what the benchmarks share |
 
 pub mod app;
@@ -18,9 +19,11 @@ pub mod bench;
 pub mod dynamodb;
 pub mod events;
 pub mod faults;
+pub mod secrets;
 
 pub use app::*;
 pub use bench::*;
 pub use dynamodb::*;
 pub use events::*;
 pub use faults::*;
+pub use secrets::*;

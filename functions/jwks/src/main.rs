@@ -1,6 +1,6 @@
 #[tokio::main]
 async fn main() -> Result<(), tokengate::lambda::Error> {
-    // The documents are built once; no DynamoDB, no secret.
-    let discovery = async { jwks_fn::Discovery::from_env() };
-    tokengate::lambda::run_http(discovery, jwks_fn::handle).await
+    // No DynamoDB; public keys only (from the environment, or the key
+    // secret that holds nothing else).
+    tokengate::lambda::run_http(jwks_fn::Published::from_env(), jwks_fn::handle).await
 }

@@ -92,6 +92,8 @@ impl AuthService {
         password: &Password,
         client: ClientInfo,
     ) -> Result<TokenPair, AuthError> {
+        // Minting below uses the keys of now.
+        self.keys_due().await;
         let now = self.clock().now().secs;
         let limits = self.inner.config.login_throttle;
         let window = Window::at(now, limits.window);

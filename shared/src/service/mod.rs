@@ -12,11 +12,13 @@ use std::sync::Arc;
 use serde::Serialize;
 
 use crate::clock::{Clock, SystemClock};
-use crate::config::Config;
+use crate::config::{Config, ConfigError, Env};
 use crate::error::{AuthError, InternalError};
+use crate::keys::KeyConfig;
 use crate::model::{SessionClaim, SessionRecord, UserRecord};
 use crate::password::Passwords;
 use crate::rules::check_access;
+use crate::secrets::{key_variables, KeySecret, Reloading};
 use crate::store::Store;
 use crate::token::{Claims, SessionRef, TokenKeys, TokenKind};
 
@@ -84,7 +86,8 @@ pub struct AuthService {
 struct Inner {
     config: Config,
     store: Store,
-    tokens: TokenKeys,
+    /// The keys in use; re-read from Secrets Manager when they come from there.
+    tokens: Reloading<TokenKeys>,
     passwords: Passwords,
     clock: Arc<dyn Clock>,
 }
@@ -107,8 +110,41 @@ impl AuthService {
         client: aws_sdk_dynamodb::Client,
         clock: Arc<dyn Clock>,
     ) -> Self {
+        let tokens = Reloading::fixed(TokenKeys::from_config(&config));
+        Self::assemble(config, client, clock, tokens)
+    }
+
+    /// A service whose keys come from `secret` (its key variables over those
+    /// of `env`), read now and every `KEYS_REFRESH_SECS`; every other
+    /// setting from `env`.
+    pub async fn with_key_secret(
+        env: &Env<'_>,
+        secret: KeySecret,
+        client: aws_sdk_dynamodb::Client,
+        clock: Arc<dyn Clock>,
+    ) -> Result<Self, ConfigError> {
+        let values = secret.values().await?;
+        let base = key_variables(env);
+        let with_keys = Env::new(|name| values.get(name).cloned().or_else(|| env.get(name)));
+        let config = Config::read(&with_keys)?;
+        let every = env.seconds(
+            "KEYS_REFRESH_SECS",
+            crate::config::DEFAULT_KEYS_REFRESH_SECS,
+            crate::config::limits::KEYS_REFRESH_SECS,
+        )?;
+        let settings = config.clone();
+        let build = move |env: &Env<'_>| Ok(TokenKeys::new(&KeyConfig::read(env)?, &settings));
+        let tokens = Reloading::from_secret(secret, base, every, clock.now().millis, build).await?;
+        Ok(Self::assemble(config, client, clock, tokens))
+    }
+
+    fn assemble(
+        config: Config,
+        client: aws_sdk_dynamodb::Client,
+        clock: Arc<dyn Clock>,
+        tokens: Reloading<TokenKeys>,
+    ) -> Self {
         let store = Store::new(client, config.table_name.clone());
-        let tokens = TokenKeys::from_config(&config);
         AuthService {
             inner: Arc::new(Inner {
                 config,
@@ -120,17 +156,24 @@ impl AuthService {
         }
     }
 
-    /// Reads the config and builds the client.
-    pub async fn from_env() -> Result<Self, crate::config::ConfigError> {
-        let config = Config::from_env()?;
-        let client = crate::store::dynamodb_client(config.dynamodb_endpoint.as_deref()).await;
-        Ok(Self::new(config, client))
+    /// Reads the config (keys from `KEYS_SECRET_ARN`'s secret if set) and
+    /// builds the clients.
+    pub async fn from_env() -> Result<Self, ConfigError> {
+        let env = Env::process();
+        let endpoint = env.get("DYNAMODB_ENDPOINT");
+        let client = crate::store::dynamodb_client(endpoint.as_deref()).await;
+        match KeySecret::from_env(&env).await {
+            Some(secret) => {
+                Self::with_key_secret(&env, secret, client, Arc::new(SystemClock)).await
+            }
+            None => Ok(Self::new(Config::read(&env)?, client)),
+        }
     }
 
     /// What a function does at cold start: config, keys, validation rules
     /// and the DynamoDB client are built once, and the connection is opened
     /// before the first request.
-    pub async fn start() -> Result<Self, crate::config::ConfigError> {
+    pub async fn start() -> Result<Self, ConfigError> {
         let service = Self::from_env().await?;
         service.store().warm_up().await;
         Ok(service)
@@ -144,8 +187,17 @@ impl AuthService {
         &self.inner.store
     }
 
-    pub fn tokens(&self) -> &TokenKeys {
-        &self.inner.tokens
+    /// The keys in use now.
+    pub fn tokens(&self) -> Arc<TokenKeys> {
+        self.inner.tokens.current()
+    }
+
+    /// Re-reads the keys if they come from Secrets Manager and are due.
+    async fn keys_due(&self) {
+        self.inner
+            .tokens
+            .refresh_if_due(self.clock().now().millis)
+            .await
     }
 
     pub fn passwords(&self) -> &Passwords {
@@ -184,7 +236,7 @@ impl AuthService {
         now: u64,
         session_expires_at: u64,
     ) -> Result<TokenPair, AuthError> {
-        let tokens = &self.inner.tokens;
+        let tokens = self.tokens();
         let access = tokens.mint(TokenKind::Access, session, now, session_expires_at)?;
         let refresh = tokens.mint(TokenKind::Refresh, session, now, session_expires_at)?;
         Ok(TokenPair {
@@ -196,10 +248,12 @@ impl AuthService {
         })
     }
 
-    /// Verifies a token of `kind` at the service's current time.
-    fn verify(&self, kind: TokenKind, token: &str) -> Result<Claims, AuthError> {
+    /// Verifies a token of `kind` at the service's current time, with the
+    /// keys of that time.
+    async fn verify(&self, kind: TokenKind, token: &str) -> Result<Claims, AuthError> {
+        self.keys_due().await;
         let now = self.clock().now().secs;
-        Ok(self.inner.tokens.verify(kind, token, now)?)
+        Ok(self.tokens().verify(kind, token, now)?)
     }
 
     /// The whole access decision: token checks, then ONE consistent read of
@@ -230,7 +284,7 @@ impl AuthService {
         access_token: &str,
         with_password_hash: bool,
     ) -> Result<Authorized, AuthError> {
-        let claims = self.verify(TokenKind::Access, access_token)?;
+        let claims = self.verify(TokenKind::Access, access_token).await?;
         let (session, user) = self
             .inner
             .store

@@ -34,7 +34,7 @@ impl AuthService {
         refresh_token: &str,
         client: &ClientInfo,
     ) -> Result<TokenPair, AuthError> {
-        let claims = self.verify(TokenKind::Refresh, refresh_token)?;
+        let claims = self.verify(TokenKind::Refresh, refresh_token).await?;
         let now = self.clock().now();
         let config = &self.inner.config;
         let expires_at = session_expiry(
@@ -109,7 +109,7 @@ impl AuthService {
         access_token: &str,
         session_id: &str,
     ) -> Result<(), AuthError> {
-        let claims = self.verify(TokenKind::Access, access_token)?;
+        let claims = self.verify(TokenKind::Access, access_token).await?;
         // Session ids are UUIDs, stored hyphenated and lowercase.
         let Ok(target) = Uuid::parse_str(session_id).map(|id| id.hyphenated().to_string()) else {
             // Still answer 401 to a revoked caller, as for any other id.
@@ -211,7 +211,7 @@ impl AuthService {
     /// A superseded token of the live session ends it too
     /// ([`is_superseded_claim`]): its owner is cutting off a thief.
     pub async fn logout(&self, access_token: &str) -> Result<(), AuthError> {
-        let claims = self.verify(TokenKind::Access, access_token)?;
+        let claims = self.verify(TokenKind::Access, access_token).await?;
         let now = self.clock().now().secs;
         let store = &self.inner.store;
         let ended = match store.end_session(claim(&claims), now).await? {
@@ -239,7 +239,7 @@ impl AuthService {
     /// Ends every session of the user, on every device; with a superseded
     /// token of a live session too, while the token's version is current.
     pub async fn logout_all(&self, access_token: &str) -> Result<(), AuthError> {
-        let claims = self.verify(TokenKind::Access, access_token)?;
+        let claims = self.verify(TokenKind::Access, access_token).await?;
         let now = self.clock().now().secs;
         let store = &self.inner.store;
         let bumped = match store.bump_token_version(claim(&claims), now).await? {

@@ -32,7 +32,7 @@ async fn sample_events_drive_each_handler() {
     )
     .await;
     assert_eq!(r.status(), 200, "{}", body_text(&r));
-    let discovery = jwks_fn::Discovery::from_lookup(|_| None).unwrap();
+    let discovery = jwks_fn::Published::fixed(jwks_fn::Discovery::from_lookup(|_| None).unwrap());
     let r = jwks_fn::handle(to_request(&load("jwks.json", "", "")), &discovery).await;
     assert_eq!(r.status(), 200, "{}", body_text(&r));
     let r = sessions_fn::handle(

@@ -18,22 +18,24 @@ fn kid(token: &str) -> String {
     jsonwebtoken::decode_header(token).unwrap().kid.unwrap()
 }
 
-fn discovery(overrides: &[(&str, &str)]) -> jwks_fn::Discovery {
+fn discovery(overrides: &[(&str, &str)]) -> jwks_fn::Published {
     let overrides: Vec<(String, String)> = overrides
         .iter()
         .map(|(k, v)| (k.to_string(), v.to_string()))
         .collect();
-    jwks_fn::Discovery::from_lookup(|name| {
-        overrides
-            .iter()
-            .find(|(k, _)| k == name)
-            .map(|(_, v)| v.clone())
-    })
-    .unwrap()
+    jwks_fn::Published::fixed(
+        jwks_fn::Discovery::from_lookup(|name| {
+            overrides
+                .iter()
+                .find(|(k, _)| k == name)
+                .map(|(_, v)| v.clone())
+        })
+        .unwrap(),
+    )
 }
 
 async fn fetch(
-    discovery: &jwks_fn::Discovery,
+    discovery: &jwks_fn::Published,
     path: &str,
 ) -> lambda_http::Response<lambda_http::Body> {
     let mut event = event_json(
@@ -46,7 +48,7 @@ async fn fetch(
     jwks_fn::handle(to_request(&event), discovery).await
 }
 
-async fn jwks_of(discovery: &jwks_fn::Discovery) -> Value {
+async fn jwks_of(discovery: &jwks_fn::Published) -> Value {
     body_json(&fetch(discovery, "/.well-known/jwks.json").await)
 }
 
@@ -319,6 +321,36 @@ async fn the_jwks_publishes_public_keys_only_and_is_cacheable() {
     ]);
     assert_eq!(jwks_of(&hs).await, json!({"keys": []}));
     assert_error(&fetch(&hs, "/.well-known/other").await, 404, "not_found");
+}
+
+/// Discovery names the configured issuer's key set, whatever `Host` and
+/// `X-Forwarded-Proto` the request carried (the document is cacheable: a
+/// forged Host must not end up in a cache); without an issuer URL there is
+/// no discovery document.
+#[tokio::test]
+async fn discovery_comes_from_the_configured_issuer_not_the_request() {
+    let keys = discovery(&[
+        ("JWT_SECRET", TEST_SECRET),
+        ("JWT_ISSUER", "https://auth.example.com/"),
+    ]);
+    let mut event = event_json(
+        "GET",
+        "/.well-known/openid-configuration",
+        &[("host", "evil.example"), ("x-forwarded-proto", "http")],
+        None,
+    );
+    event["rawPath"] = json!("/.well-known/openid-configuration");
+    let openid = body_json(&jwks_fn::handle(to_request(&event), &keys).await);
+    assert_eq!(
+        openid["jwks_uri"],
+        "https://auth.example.com/.well-known/jwks.json"
+    );
+    let no_url = discovery(&[("JWT_SECRET", TEST_SECRET)]);
+    assert_error(
+        &fetch(&no_url, "/.well-known/openid-configuration").await,
+        404,
+        "not_found",
+    );
 }
 
 /// The interpreter with PyJWT (`scripts/tools.sh` sets it up for `make test`).

@@ -12,6 +12,7 @@ mod protected;
 mod refresh;
 mod register;
 mod rules;
+mod secrets;
 mod sessions;
 mod store_down;
 mod store_faults;
