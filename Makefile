@@ -23,7 +23,7 @@ dev:
 package:
 	scripts/package.sh
 
-## cfn-lint and `sam validate --lint` on template.yaml (offline; part of `make test`).
+## cfn-lint, `sam validate --lint` and checkov on template.yaml (offline; part of `make test`).
 lint-template:
 	scripts/lint-template.sh
 

@@ -106,13 +106,54 @@ fn the_authorizer_is_a_v2_simple_request_authorizer_uncached_by_default() {
     assert_eq!(template["Parameters"][parameter]["Default"], 0);
 }
 
+/// `!Ref AWS::NoValue`: the property is left out.
+fn is_no_value(value: &Value) -> bool {
+    matches!(value, Value::Tagged(t) if t.tag == "Ref" && t.value == "AWS::NoValue")
+}
+
+/// Both branches of `!If [condition, a, b]` (but not `!Ref AWS::NoValue`);
+/// any other value as it is.
+fn branches(value: &Value) -> Vec<&Value> {
+    match value {
+        Value::Tagged(t) if t.tag == "If" => t.value.as_sequence().unwrap()[1..]
+            .iter()
+            .filter(|v| !is_no_value(v))
+            .collect(),
+        _ => vec![value],
+    }
+}
+
+/// What a property is where it is set: `!If [c, v, !Ref AWS::NoValue]` is
+/// `v`; None when it is absent.
+fn present(value: &Value) -> Option<&Value> {
+    match value {
+        Value::Null => None,
+        Value::Tagged(t) if t.tag == "If" && is_no_value(&t.value[2]) => Some(&t.value[1]),
+        _ => Some(value),
+    }
+}
+
 fn statements(resource: &Value) -> Vec<&Value> {
     resource["Properties"]["Policies"]
         .as_sequence()
         .into_iter()
         .flatten()
+        .flat_map(branches)
         .flat_map(|p| p["Statement"].as_sequence().into_iter().flatten())
         .collect()
+}
+
+fn statement_actions(statement: &Value) -> Vec<&str> {
+    statement["Action"]
+        .as_sequence()
+        .unwrap()
+        .iter()
+        .map(|a| a.as_str().unwrap())
+        .collect()
+}
+
+fn variables(resource: &Value) -> &Value {
+    &resource["Properties"]["Environment"]["Variables"]
 }
 
 #[test]
@@ -121,10 +162,15 @@ fn iam_is_least_privilege() {
     for (name, resource) in functions(&template) {
         let statements = statements(resource);
         if name == "JwksFunction" {
-            // Serves public keys from memory: no AWS permission at all.
-            assert!(resource["Properties"]["Policies"].is_null(), "{name}");
-            assert!(resource["Properties"]["Environment"]["Variables"]["JWT_SECRET"].is_null());
-            continue;
+            // Serves public keys: no DynamoDB, only (EdDSA/ES256) the public
+            // keys' secret.
+            for statement in &statements {
+                assert_eq!(
+                    statement_actions(statement),
+                    ["secretsmanager:GetSecretValue"]
+                );
+                assert_eq!(statement["Resource"].as_str(), Some("PublicKeysSecret"));
+            }
         }
         assert!(!statements.is_empty(), "{name} declares its own policy");
         for statement in statements {
@@ -152,7 +198,10 @@ fn iam_is_least_privilege() {
     for reader in ["AuthorizerFunction", "ValidateFunction"] {
         assert_eq!(
             actions(reader),
-            BTreeSet::from(["dynamodb:BatchGetItem".to_string()]),
+            BTreeSet::from([
+                "dynamodb:BatchGetItem".to_string(),
+                "secretsmanager:GetSecretValue".to_string()
+            ]),
             "{reader}"
         );
     }
@@ -164,15 +213,194 @@ fn iam_is_least_privilege() {
         };
         assert_eq!(arn.value.as_str().unwrap(), "TodosTable.Arn");
     }
-    assert!(todos["Properties"]["Environment"]["Variables"]["JWT_SECRET"].is_null());
-    // The private signing key only where tokens are minted.
+    assert!(variables(todos)["KEYS_SECRET_ARN"].is_null());
+    // The private signing key's secret only where tokens are minted; every
+    // other function but todos gets the public keys (or, HS256, JwtSecret).
     let holders: BTreeSet<String> = functions(&template)
         .into_iter()
-        .filter(|(_, r)| !r["Properties"]["Environment"]["Variables"]["JWT_PRIVATE_KEY"].is_null())
+        .filter(|(_, r)| {
+            serde_yaml_ng::to_string(&variables(r)["KEYS_SECRET_ARN"])
+                .unwrap()
+                .contains("SigningKeySecretArn")
+        })
         .map(|(name, _)| name)
         .collect();
     let minting = ["LoginFunction", "PasswordFunction", "RefreshFunction"];
     assert_eq!(holders, minting.map(String::from).into());
+    for (name, resource) in functions(&template) {
+        let keys = serde_yaml_ng::to_string(&variables(resource)["KEYS_SECRET_ARN"]).unwrap();
+        if name == "TodosFunction" || minting.contains(&name.as_str()) {
+            continue;
+        }
+        assert!(keys.contains("PublicKeysSecret"), "{name}: {keys}");
+    }
+}
+
+/// The key variables that hold secrets: read from KEYS_SECRET_ARN's JSON,
+/// never the environment.
+const SECRET_VARIABLES: [&str; 3] = ["JWT_SECRET", "JWT_PRIVATE_KEY", "JWT_PREVIOUS_SECRET"];
+
+#[test]
+fn keys_come_from_secrets_manager_never_the_environment() {
+    let template = template();
+    let mut environments = vec![(
+        "Globals".to_string(),
+        &template["Globals"]["Function"]["Environment"]["Variables"],
+    )];
+    environments.extend(
+        functions(&template)
+            .into_iter()
+            .map(|(name, r)| (name, variables(r))),
+    );
+    for (name, environment) in environments {
+        for variable in SECRET_VARIABLES {
+            assert!(environment[variable].is_null(), "{name} has {variable}");
+        }
+        let text = serde_yaml_ng::to_string(environment).unwrap();
+        assert!(
+            !text.contains("resolve:secretsmanager"),
+            "{name}: a secret resolved into the environment"
+        );
+    }
+    // A function reads exactly the secret it is given, and only that one.
+    for (name, resource) in functions(&template) {
+        let given = present(&variables(resource)["KEYS_SECRET_ARN"]);
+        let readable: Vec<&Value> = statements(resource)
+            .into_iter()
+            .filter(|s| {
+                statement_actions(s)
+                    .iter()
+                    .any(|a| a.starts_with("secretsmanager:"))
+            })
+            .map(|s| {
+                assert_eq!(
+                    statement_actions(s),
+                    ["secretsmanager:GetSecretValue"],
+                    "{name}"
+                );
+                &s["Resource"]
+            })
+            .collect();
+        match given {
+            Some(arn) => assert_eq!(readable, vec![arn], "{name}"),
+            None => assert!(readable.is_empty(), "{name} reads a secret it is not given"),
+        }
+    }
+    // HS256: a generated JSON secret; EdDSA/ES256: the public keys' secret.
+    let resources = &template["Resources"];
+    let jwt = &resources["JwtSecret"];
+    assert_eq!(jwt["Condition"], "IsHmac");
+    let generate = &jwt["Properties"]["GenerateSecretString"];
+    assert_eq!(generate["SecretStringTemplate"], "{}");
+    assert_eq!(generate["GenerateStringKey"], "JWT_SECRET");
+    assert_eq!(resources["PublicKeysSecret"]["Condition"], "IsAsymmetric");
+    assert!(template["Parameters"]["PreviousJwtSecretArn"].is_null());
+}
+
+#[test]
+fn every_item_access_is_limited_to_its_key_prefixes() {
+    let template = template();
+    for (name, resource) in functions(&template) {
+        for statement in statements(resource) {
+            let actions = statement_actions(statement);
+            let on_table = matches!(
+                &statement["Resource"],
+                Value::Tagged(t) if t.tag == "GetAtt" && t.value == "AuthTable.Arn"
+            );
+            let target = serde_yaml_ng::to_string(&statement["Resource"]).unwrap();
+            if on_table {
+                let keys = statement["Condition"]["ForAllValues:StringLike"]
+                    ["dynamodb:LeadingKeys"]
+                    .as_sequence()
+                    .unwrap_or_else(|| panic!("{name}: {actions:?} without dynamodb:LeadingKeys"));
+                assert!(!keys.is_empty(), "{name}: {actions:?}");
+                for key in keys {
+                    let key = key.as_str().unwrap();
+                    assert!(
+                        key.contains('#') && !key.starts_with('*'),
+                        "{name}: {key} is not a key prefix"
+                    );
+                }
+            } else if target.contains("AuthTable") {
+                // An index's leading key is its own partition key (the bare
+                // user id): no prefix restricts it, so only a Query there.
+                assert!(target.contains("/index/"), "{name}: {target}");
+                assert_eq!(actions, ["dynamodb:Query"], "{name}");
+            }
+        }
+    }
+}
+
+#[test]
+fn access_decisions_never_read_the_password_hash() {
+    let template = template();
+    let expected: BTreeSet<&str> = tokengate::store::DECISION_ATTRIBUTES
+        .iter()
+        .copied()
+        .collect();
+    assert!(!expected.contains("password_hash"));
+    for reader in ["AuthorizerFunction", "ValidateFunction", "SessionsFunction"] {
+        let reads: Vec<&Value> = statements(&template["Resources"][reader])
+            .into_iter()
+            .filter(|s| statement_actions(s).contains(&"dynamodb:BatchGetItem"))
+            .collect();
+        assert!(!reads.is_empty(), "{reader}");
+        for statement in reads {
+            let condition = &statement["Condition"];
+            let attributes: BTreeSet<&str> = condition["ForAllValues:StringEquals"]
+                ["dynamodb:Attributes"]
+                .as_sequence()
+                .unwrap_or_else(|| panic!("{reader}: BatchGetItem without dynamodb:Attributes"))
+                .iter()
+                .map(|a| a.as_str().unwrap())
+                .collect();
+            assert_eq!(attributes, expected, "{reader}");
+            // Without it, a read with no projection (every attribute) would
+            // pass: ForAllValues holds for an empty set.
+            assert_eq!(
+                condition["StringEqualsIfExists"]["dynamodb:Select"], "SPECIFIC_ATTRIBUTES",
+                "{reader}"
+            );
+        }
+    }
+}
+
+#[test]
+fn argon2_functions_have_reserved_concurrency() {
+    let template = template();
+    for name in ["RegisterFunction", "LoginFunction", "PasswordFunction"] {
+        let reserved = &template["Resources"][name]["Properties"]["ReservedConcurrentExecutions"];
+        assert!(!reserved.is_null(), "{name}");
+        assert!(
+            serde_yaml_ng::to_string(reserved)
+                .unwrap()
+                .contains("HashingConcurrency"),
+            "{name}"
+        );
+    }
+    // The authorizer is never capped: every protected request waits on it.
+    let authorizer = &template["Resources"]["AuthorizerFunction"]["Properties"];
+    assert!(authorizer["ReservedConcurrentExecutions"].is_null());
+}
+
+#[test]
+fn access_logs_never_record_credentials() {
+    let template = template();
+    let settings = &template["Resources"]["Api"]["Properties"]["AccessLogSettings"];
+    assert!(!settings["DestinationArn"].is_null());
+    let format = settings["Format"]
+        .as_str()
+        .expect("AccessLogSettings.Format");
+    let lower = format.to_lowercase();
+    assert!(!lower.contains("authorization"), "{format}");
+    assert!(!lower.contains("cookie"), "{format}");
+    // One JSON object of context variables, no header.
+    let fields: serde_json::Value = serde_json::from_str(format).unwrap();
+    for (field, value) in fields.as_object().unwrap() {
+        let value = value.as_str().unwrap();
+        assert!(value.starts_with("$context."), "{field}: {value}");
+        assert!(!value.contains("header"), "{field}: {value}");
+    }
 }
 
 #[test]
@@ -228,6 +456,10 @@ fn the_table_matches_the_store() {
     // (empty by default), and only public keys may be given inline.
     for (name, parameter) in template["Parameters"].as_mapping().unwrap() {
         let name = name.as_str().unwrap();
+        if parameter["Type"] != "String" {
+            // KeyRefreshSecs and the like: numbers, not key material.
+            continue;
+        }
         let lower = name.to_lowercase();
         if lower.contains("secret") || lower.contains("key") {
             assert!(
@@ -254,9 +486,24 @@ fn parameter_ranges_are_the_ones_the_functions_accept() {
         ("LoginMaxFailures", limits::LOGIN_MAX_FAILURES),
         ("LoginMaxFailuresPerIp", limits::LOGIN_MAX_FAILURES_PER_IP),
         ("LoginFailureWindowSecs", limits::LOGIN_FAILURE_WINDOW_SECS),
+        ("SessionMaxLifetimeSecs", limits::SESSION_MAX_LIFETIME_SECS),
+        ("RegisterMaxPerIp", limits::REGISTER_MAX_PER_IP),
+        ("KeyRefreshSecs", limits::KEYS_REFRESH_SECS),
     ] {
         let p = &parameters[name];
         assert_eq!(p["MinValue"].as_u64(), Some(*range.start()), "{name}");
         assert_eq!(p["MaxValue"].as_u64(), Some(*range.end()), "{name}");
+    }
+    // The new ones reach every function.
+    let environment = &template["Globals"]["Function"]["Environment"]["Variables"];
+    for (name, variable) in [
+        ("SessionMaxLifetimeSecs", "SESSION_MAX_LIFETIME_SECS"),
+        ("RegisterMaxPerIp", "REGISTER_MAX_PER_IP"),
+        ("KeyRefreshSecs", "KEYS_REFRESH_SECS"),
+    ] {
+        assert!(
+            matches!(&environment[variable], Value::Tagged(t) if t.tag == "Ref" && t.value == name),
+            "{variable} should !Ref {name}"
+        );
     }
 }
