@@ -16,5 +16,11 @@ case "$alg" in
   *) echo "keygen: ALG must be EdDSA or ES256, not $alg" >&2; exit 2 ;;
 esac
 openssl pkey -in "$name.pem" -pubout -out "$name.pub.pem"
+# The Secrets Manager value (KEYS_SECRET_ARN / SigningKeySecretArn): JSON named
+# like the key variables.
+python3 -c 'import json, sys; print(json.dumps({"JWT_PRIVATE_KEY": open(sys.argv[1]).read()}))' \
+  "$name.pem" > "$name.secret.json"
 echo "private key: $name.pem   (keep secret: JWT_PRIVATE_KEY, or a Secrets Manager secret)"
 echo "public key:  $name.pub.pem"
+echo "secret:      $name.secret.json   (aws secretsmanager create-secret --name tokengate/signing-key --secret-string file://$name.secret.json)"
+echo "SigningPublicKey parameter: $(awk '{printf "%s\\n", $0}' "$name.pub.pem")"

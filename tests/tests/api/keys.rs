@@ -451,11 +451,11 @@ fn make_keygen_writes_keys_the_config_accepts() {
         .map(|e| e.unwrap().path())
         .collect();
     files.sort();
-    assert_eq!(files.len(), 4, "{files:?}");
-    for private in files
-        .iter()
-        .filter(|p| !p.to_str().unwrap().ends_with(".pub.pem"))
-    {
+    assert_eq!(files.len(), 6, "{files:?}");
+    for private in files.iter().filter(|p| {
+        let p = p.to_str().unwrap();
+        p.ends_with(".pem") && !p.ends_with(".pub.pem")
+    }) {
         let name = private.file_name().unwrap().to_str().unwrap();
         let alg = name.split('-').next().unwrap().to_string();
         let pem = std::fs::read_to_string(private).unwrap();
@@ -466,6 +466,10 @@ fn make_keygen_writes_keys_the_config_accepts() {
             _ => None,
         })
         .unwrap_or_else(|e| panic!("{name}: {e}"));
+        // The secret file is the same private key, as Secrets Manager holds it.
+        let secret = std::fs::read_to_string(private.with_extension("secret.json")).unwrap();
+        let values = tokengate::secrets::parse_secret(&secret).unwrap();
+        assert_eq!(values["JWT_PRIVATE_KEY"], pem);
         // The public file is the same key: same kid once it becomes "previous".
         let previous = tokengate::keys::KeyConfig::public_jwks(&tokengate::config::Env::new(|k| {
             (k == "JWT_PREVIOUS_PUBLIC_KEYS").then(|| public.clone())
