@@ -22,7 +22,7 @@ port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0));
 suffix=$(python3 -c 'import uuid; print(uuid.uuid4().hex[:12])')
 mkdir -p target/schemathesis
 # The fuzzer's failed logins would soon throttle the hook's own logins.
-HOST=127.0.0.1 PORT=$port TABLE_NAME="contract-$suffix" TODOS_TABLE_NAME="contract-todos-$suffix" \
+HOST=127.0.0.1 PORT=$port JWT_ISSUER="http://127.0.0.1:$port" TABLE_NAME="contract-$suffix" TODOS_TABLE_NAME="contract-todos-$suffix" \
   JWT_SECRET="contract-$(python3 -c 'import secrets; print(secrets.token_urlsafe(32))')" \
   LOGIN_MAX_FAILURES=1000000 LOGIN_MAX_FAILURES_PER_IP=1000000 REGISTER_MAX_PER_IP=1000000 RUST_LOG=warn \
   "$bin" >target/schemathesis/server.log 2>&1 &
