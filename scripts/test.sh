@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# `make test`: every check CI runs. Starts one DynamoDB Local for the whole
-# suite (unless DYNAMODB_ENDPOINT is set) and stops it on exit.
+# `make test`: every check CI runs. Starts one DynamoDB Local and one moto
+# server (a local Secrets Manager) for the whole suite (unless
+# DYNAMODB_ENDPOINT / MOTO_ENDPOINT are set) and stops them on exit.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 # cfn-lint, the SAM CLI and PyJWT (the interop test's verifier).
