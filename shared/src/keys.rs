@@ -314,11 +314,13 @@ impl KeyConfig {
         ))
     }
 
-    /// The published key set without reading any secret: in HS256 mode only
-    /// the previous public keys (a symmetric key is never published), else
-    /// the current key's public half as well. For the JWKS function.
-    pub fn public_jwks(env: &Env) -> Result<JwkSet, ConfigError> {
-        match algorithm(env)? {
+    /// The keys to publish, without reading any secret, each with its
+    /// not-after (the publisher filters at the time it serves): in HS256
+    /// mode only the previous public keys (a symmetric key is never
+    /// published), else the current key's public half as well. For the JWKS
+    /// function.
+    pub fn publishable(env: &Env) -> Result<Vec<(Jwk, Option<u64>)>, ConfigError> {
+        let keys = match algorithm(env)? {
             Algorithm::HS256 => {
                 let mut previous = match env.get("JWT_PREVIOUS_PUBLIC_KEYS") {
                     Some(pems) => {
@@ -329,17 +331,29 @@ impl KeyConfig {
                 if let Some(raw) = env.get("JWT_PREVIOUS_NOT_AFTER") {
                     retire(&mut previous, &raw)?;
                 }
-                let now = crate::clock::now_secs();
-                Ok(JwkSet {
-                    keys: previous
-                        .into_iter()
-                        .filter(|k| k.usable_at(now))
-                        .filter_map(|k| k.public_jwk)
-                        .collect(),
-                })
+                previous
             }
-            _ => Ok(Self::read(env)?.jwks()),
-        }
+            _ => {
+                let keys = Self::read(env)?;
+                keys.verification_keys().cloned().collect()
+            }
+        };
+        Ok(keys
+            .into_iter()
+            .filter_map(|k| k.public_jwk.map(|jwk| (jwk, k.not_after)))
+            .collect())
+    }
+
+    /// [`KeyConfig::publishable`] as the key set published now.
+    pub fn public_jwks(env: &Env) -> Result<JwkSet, ConfigError> {
+        let now = crate::clock::now_secs();
+        Ok(JwkSet {
+            keys: Self::publishable(env)?
+                .into_iter()
+                .filter(|(_, end)| end.is_none_or(|end| now < end))
+                .map(|(jwk, _)| jwk)
+                .collect(),
+        })
     }
 
     /// Every key that verifies, the current one first.

@@ -63,7 +63,9 @@ impl KeySecret {
         let config = aws_sdk_secretsmanager::config::Builder::from(&sdk_config)
             .timeout_config(
                 aws_sdk_secretsmanager::config::timeout::TimeoutConfig::builder()
-                    .operation_timeout(Duration::from_secs(3))
+                    // A re-read runs inside a request (the authorizer's
+                    // Lambda timeout is 5 s, DynamoDB's budget 2.5 s).
+                    .operation_timeout(Duration::from_secs(1))
                     .build(),
             )
             .build();

@@ -27,7 +27,9 @@ pub const MAX_AGE_SECS: u32 = 300;
 
 /// The documents, built from one reading of the key variables.
 pub struct Discovery {
-    jwks: Value,
+    /// Each public JWK with its not-after: a retired key leaves the set at
+    /// that moment, not at the next cold start.
+    keys: Vec<(Value, Option<u64>)>,
     issuer: String,
     /// `None` unless the issuer is an http(s) URL.
     jwks_uri: Option<String>,
@@ -42,18 +44,22 @@ impl Discovery {
     }
 
     fn build(env: &Env, issuer: String) -> Result<Self, ConfigError> {
-        let jwks = KeyConfig::public_jwks(env)?;
-        let mut algorithms: Vec<String> = jwks
-            .keys
+        let publishable = KeyConfig::publishable(env)?;
+        let mut algorithms: Vec<String> = publishable
             .iter()
-            .filter_map(|k| k.common.key_algorithm.map(|a| a.to_string()))
+            .filter_map(|(k, _)| k.common.key_algorithm.map(|a| a.to_string()))
             .collect();
+        let mut keys = Vec::with_capacity(publishable.len());
+        for (jwk, not_after) in publishable {
+            let jwk = serde_json::to_value(&jwk)
+                .map_err(|_| ConfigError::redacted("JWT_PRIVATE_KEY", "a key with a JWK form"))?;
+            keys.push((jwk, not_after));
+        }
         algorithms.sort();
         algorithms.dedup();
         let is_url = issuer.starts_with("https://") || issuer.starts_with("http://");
         Ok(Discovery {
-            jwks: serde_json::to_value(&jwks)
-                .map_err(|_| ConfigError::redacted("JWT_PRIVATE_KEY", "a key with a JWK form"))?,
+            keys,
             jwks_uri: is_url
                 .then(|| format!("{}/.well-known/jwks.json", issuer.trim_end_matches('/'))),
             issuer,
@@ -112,7 +118,16 @@ fn document(request: &Request, discovery: &Discovery) -> Result<http::Response<S
         return Err(ApiError::MethodNotAllowed);
     }
     let body = match request.uri().path().trim_end_matches('/') {
-        p if p.ends_with("/.well-known/jwks.json") => discovery.jwks.clone(),
+        p if p.ends_with("/.well-known/jwks.json") => {
+            let now = SystemClock.now_millis() / 1000;
+            let keys: Vec<&Value> = discovery
+                .keys
+                .iter()
+                .filter(|(_, end)| end.is_none_or(|end| now < end))
+                .map(|(jwk, _)| jwk)
+                .collect();
+            json!({ "keys": keys })
+        }
         p if p.ends_with("/.well-known/openid-configuration") => json!({
             "issuer": discovery.issuer,
             "jwks_uri": discovery.jwks_uri.as_deref().ok_or(ApiError::NotFound)?,

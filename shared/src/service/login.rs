@@ -127,21 +127,35 @@ impl AuthService {
             claim(user_counter.clone(), limits.max_failures_per_user),
             claim(source_counter.clone(), limits.max_failures_per_ip),
         );
-        let (user, account_claimed, source_claimed) = (user?, account_claimed?, source_claimed?);
-        if !account_claimed || !source_claimed {
-            let scope = if account_claimed { "source" } else { "account" };
-            tracing::warn!(scope, source_ip = source_ip.as_deref(), "login throttled");
-            // The attempt never ran: give back the slot it did get.
-            if account_claimed {
-                self.release(user_counter.as_deref()).await?;
+        // Whatever fails, a slot that was granted is given back: the attempt
+        // never ran.
+        let granted = |claimed: &Result<bool, StoreError>| matches!(claimed, Ok(true));
+        let give_back = [
+            (granted(&account_claimed), user_counter.as_deref()),
+            (granted(&source_claimed), source_counter.as_deref()),
+        ];
+        let refusal = match (user, account_claimed, source_claimed) {
+            (Ok(user), Ok(true), Ok(true)) => Ok(user),
+            (Err(e), _, _) | (_, Err(e), _) | (_, _, Err(e)) => Err(AuthError::from(e)),
+            (_, account, _) => {
+                let scope = if matches!(account, Ok(true)) {
+                    "source"
+                } else {
+                    "account"
+                };
+                tracing::warn!(scope, source_ip = source_ip.as_deref(), "login throttled");
+                Err(AuthError::TooManyAttempts {
+                    retry_after_secs: window.retry_after(now),
+                })
             }
-            if source_claimed {
-                self.release(source_counter.as_deref()).await?;
+        };
+        let user = match refusal {
+            Ok(user) => user,
+            Err(refused) => {
+                self.give_back(&give_back).await?;
+                return Err(refused);
             }
-            return Err(AuthError::TooManyAttempts {
-                retry_after_secs: window.retry_after(now),
-            });
-        }
+        };
 
         let stored = user.as_ref().and_then(|u| u.password_hash.clone());
         let verified = self.verify_password(stored, password.expose()).await?;
@@ -183,8 +197,11 @@ impl AuthService {
             // was written, so the attempt gives back its slots; retrying is
             // the client's call.
             Err(e @ StoreError::AlreadyExists) => {
-                self.release(Some(user_counter)).await?;
-                self.release(source_counter.as_deref()).await?;
+                let claimed = [
+                    (true, Some(user_counter.as_str())),
+                    (true, source_counter.as_deref()),
+                ];
+                self.give_back(&claimed).await?;
                 return Err(AuthError::Unavailable(e));
             }
             Err(e) => return Err(e.into()),
@@ -206,6 +223,20 @@ impl AuthService {
             now,
             expires_at,
         )
+    }
+
+    /// Gives back every granted slot (`(granted, counter)`), each tried even
+    /// if another fails; the first failure is the result.
+    async fn give_back(&self, slots: &[(bool, Option<&str>)]) -> Result<(), AuthError> {
+        let mut result = Ok(());
+        for (granted, key) in slots {
+            if *granted {
+                if let Err(e) = self.release(*key).await {
+                    result = result.and(Err(e));
+                }
+            }
+        }
+        result
     }
 
     /// Gives back the attempt slot claimed in counter `key`, if any.

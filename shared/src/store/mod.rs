@@ -175,6 +175,38 @@ where
         .is_some_and(|e| e.code() == Some("ConditionalCheckFailedException"))
 }
 
+/// Whether a single-item write collided with a transaction on the same item
+/// (`TransactionConflictException`): nothing was written, and the SDK does
+/// not retry it.
+fn is_transaction_conflict<E, R>(err: &SdkError<E, R>) -> bool
+where
+    E: aws_sdk_dynamodb::error::ProvideErrorMetadata,
+{
+    err.as_service_error()
+        .is_some_and(|e| e.code() == Some("TransactionConflictException"))
+}
+
+/// Sends a single-item write built by `send`, again (up to
+/// [`MAX_CONFLICT_RETRIES`] times) while it collides with a transaction on
+/// the same item: a counter claimed while a login's transaction gives back
+/// or clears it is not an outage.
+async fn send_through_conflicts<T, E, R, F>(send: impl Fn() -> F) -> Result<T, SdkError<E, R>>
+where
+    F: std::future::Future<Output = Result<T, SdkError<E, R>>>,
+    E: aws_sdk_dynamodb::error::ProvideErrorMetadata,
+{
+    let mut attempt = 0;
+    loop {
+        match send().await {
+            Err(e) if is_transaction_conflict(&e) && attempt < MAX_CONFLICT_RETRIES => {
+                attempt += 1;
+                tokio::time::sleep(Duration::from_millis(5 * u64::from(attempt))).await;
+            }
+            other => return other,
+        }
+    }
+}
+
 /// Which transaction item failed its condition, per DynamoDB's cancellation
 /// reasons (in request order).
 enum TransactFailure {

@@ -2,7 +2,7 @@
 //! gone by TTL when the window ends.
 
 use super::codec::{n, s, PK};
-use super::{is_condition_failure, Store, StoreError};
+use super::{is_condition_failure, send_through_conflicts, Store, StoreError};
 use crate::rules::throttle::CLAIM_CONDITION;
 use aws_sdk_dynamodb::types::AttributeValue;
 
@@ -19,18 +19,19 @@ impl Store {
         max: u64,
         window_end: u64,
     ) -> Result<bool, StoreError> {
-        let result = self
-            .client
-            .update_item()
-            .table_name(&self.table)
-            .key(PK, s(key))
-            .update_expression("ADD failures :one SET expires_at = :end")
-            .condition_expression(CLAIM_CONDITION)
-            .expression_attribute_values(":one", n(1))
-            .expression_attribute_values(":end", n(window_end))
-            .expression_attribute_values(":max", n(max))
-            .send()
-            .await;
+        let result = send_through_conflicts(|| {
+            self.client
+                .update_item()
+                .table_name(&self.table)
+                .key(PK, s(key))
+                .update_expression("ADD failures :one SET expires_at = :end")
+                .condition_expression(CLAIM_CONDITION)
+                .expression_attribute_values(":one", n(1))
+                .expression_attribute_values(":end", n(window_end))
+                .expression_attribute_values(":max", n(max))
+                .send()
+        })
+        .await;
         match result {
             Ok(_) => Ok(true),
             Err(e) if is_condition_failure(&e) => Ok(false),
@@ -41,17 +42,18 @@ impl Store {
     /// Gives back an attempt claimed by [`Store::reserve_attempt`] that never
     /// ran (refused for another reason).
     pub async fn release_attempt(&self, key: &str) -> Result<(), StoreError> {
-        let result = self
-            .client
-            .update_item()
-            .table_name(&self.table)
-            .key(PK, s(key))
-            .update_expression("ADD failures :minus_one")
-            .condition_expression("failures > :zero")
-            .expression_attribute_values(":minus_one", AttributeValue::N("-1".to_string()))
-            .expression_attribute_values(":zero", n(0))
-            .send()
-            .await;
+        let result = send_through_conflicts(|| {
+            self.client
+                .update_item()
+                .table_name(&self.table)
+                .key(PK, s(key))
+                .update_expression("ADD failures :minus_one")
+                .condition_expression("failures > :zero")
+                .expression_attribute_values(":minus_one", AttributeValue::N("-1".to_string()))
+                .expression_attribute_values(":zero", n(0))
+                .send()
+        })
+        .await;
         match result {
             // Already cleared by a concurrent success: nothing to give back.
             Ok(_) => Ok(()),

@@ -482,3 +482,19 @@ fn make_keygen_writes_keys_the_config_accepts() {
     }
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// A retired key leaves the published set at its not-after, not at the
+/// function's next cold start.
+#[tokio::test]
+async fn a_retired_key_is_no_longer_published_from_its_not_after() {
+    let end = tokengate::clock::now_secs() + 1;
+    let keys = discovery(&[
+        ("JWT_PREVIOUS_PUBLIC_KEYS", &fixture_key("p256-a.pub.pem")),
+        ("JWT_PREVIOUS_NOT_AFTER", &end.to_string()),
+    ]);
+    assert_eq!(jwks_of(&keys).await["keys"].as_array().unwrap().len(), 1);
+    while tokengate::clock::now_secs() < end {
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert_eq!(jwks_of(&keys).await, json!({"keys": []}));
+}

@@ -352,3 +352,20 @@ async fn a_password_change_that_does_not_happen_gives_its_attempt_back() {
     // The password did not change.
     app.login("alice").await;
 }
+
+/// A claim on a counter that a login's transaction holds at that moment
+/// gets `TransactionConflictException` (nothing written, and the SDK does not
+/// retry it): the store sends it again, so the login goes on, counted once.
+#[tokio::test]
+async fn a_claim_that_collides_with_a_transaction_is_sent_again() {
+    let app = TestApp::new().await;
+    app.register("alice").await;
+    app.faults.collide_counter_writes(2);
+    let response = app.login_from("alice", "wrong password", IP).await;
+    assert_eq!(response.status(), 401, "{}", body_text(&response));
+    let counter = account_counter(&app, "alice");
+    assert_eq!(app.store.attempts(&counter).await.unwrap(), Some(1));
+    let window = tokengate::rules::Window::at(app.clock.now().secs, Duration::from_secs(900));
+    let source = tokengate::store::ip_failures_key(IP, window.index);
+    assert_eq!(app.store.attempts(&source).await.unwrap(), Some(1));
+}
