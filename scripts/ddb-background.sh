@@ -19,16 +19,7 @@ while True:
     if str(port) not in sys.argv[1:]: break
 print(port)' "$@"
 }
-# bg_wait PID PORT LOG: until PORT accepts a connection; the log and exit 1 if PID dies first.
-bg_wait() {
-  for _ in $(seq 1 600); do
-    (exec 3<>"/dev/tcp/127.0.0.1/$2") 2>/dev/null && return 0
-    kill -0 "$1" 2>/dev/null || { cat "$3" >&2; exit 1; }
-    sleep 0.1
-  done
-  echo "nothing answers on 127.0.0.1:$2 after 60 s (see $3)" >&2
-  exit 1
-}
+. "$(dirname "${BASH_SOURCE[0]}")/wait-port.sh"
 mkdir -p target
 
 # Both start at once; then wait for each.
@@ -50,12 +41,12 @@ if [ -z "${MOTO_ENDPOINT:-}" ]; then
   bg_pids="$bg_pids $moto_pid"
 fi
 if [ -n "$ddb_port" ]; then
-  bg_wait "$ddb_pid" "$ddb_port" target/dynamodb-local.log
+  wait_port "$ddb_pid" "$ddb_port" target/dynamodb-local.log
   export DYNAMODB_ENDPOINT="http://127.0.0.1:$ddb_port"
   echo "DynamoDB Local on $DYNAMODB_ENDPOINT"
 fi
 if [ -n "$moto_port" ]; then
-  bg_wait "$moto_pid" "$moto_port" target/moto.log
+  wait_port "$moto_pid" "$moto_port" target/moto.log
   export MOTO_ENDPOINT="http://127.0.0.1:$moto_port"
   echo "moto (Secrets Manager) on $MOTO_ENDPOINT"
 fi

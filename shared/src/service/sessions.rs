@@ -214,26 +214,12 @@ impl AuthService {
         let claims = self.verify(TokenKind::Access, access_token).await?;
         let now = self.clock().now().secs;
         let store = &self.inner.store;
-        let ended = match store.end_session(claim(&claims), now).await? {
-            ClaimCheck::Rejected(Some(current))
-                if is_superseded_claim(claim(&claims), &current, now) =>
-            {
-                self.warn_superseded(&claims, "logout");
-                let at_current = SessionClaim {
-                    generation: current.generation,
-                    ..claim(&claims)
-                };
-                store.end_session(at_current, now).await?
-            }
-            outcome => outcome,
-        };
-        match ended {
-            ClaimCheck::Done => {
-                tracing::info!(session = %session_tag(&claims.sid), "logout");
-                Ok(())
-            }
-            ClaimCheck::Rejected(_) => Err(AuthError::invalid_token(Rejection::SessionGone)),
-        }
+        self.write_claim(&claims, now, "logout", |claim| {
+            store.end_session(claim, now)
+        })
+        .await?;
+        tracing::info!(session = %session_tag(&claims.sid), "logout");
+        Ok(())
     }
 
     /// Ends every session of the user, on every device; with a superseded
@@ -242,24 +228,43 @@ impl AuthService {
         let claims = self.verify(TokenKind::Access, access_token).await?;
         let now = self.clock().now().secs;
         let store = &self.inner.store;
-        let bumped = match store.bump_token_version(claim(&claims), now).await? {
+        self.write_claim(&claims, now, "logout everywhere", |claim| {
+            store.bump_token_version(claim, now)
+        })
+        .await?;
+        tracing::info!(user_id = %claims.sub, "logout everywhere");
+        Ok(())
+    }
+
+    /// Runs `write` (conditional on the token's claim); refused on a
+    /// superseded token of the live session, runs it once more at the
+    /// session's current generation. `Ok` only if a write was done.
+    async fn write_claim<'c, F, Fut>(
+        &self,
+        claims: &'c Claims,
+        now: u64,
+        action: &'static str,
+        write: F,
+    ) -> Result<(), AuthError>
+    where
+        F: Fn(SessionClaim<'c>) -> Fut,
+        Fut: std::future::Future<Output = Result<ClaimCheck, crate::store::StoreError>>,
+    {
+        let outcome = match write(claim(claims)).await? {
             ClaimCheck::Rejected(Some(current))
-                if is_superseded_claim(claim(&claims), &current, now) =>
+                if is_superseded_claim(claim(claims), &current, now) =>
             {
-                self.warn_superseded(&claims, "logout everywhere");
-                let at_current = SessionClaim {
+                self.warn_superseded(claims, action);
+                write(SessionClaim {
                     generation: current.generation,
-                    ..claim(&claims)
-                };
-                store.bump_token_version(at_current, now).await?
+                    ..claim(claims)
+                })
+                .await?
             }
             outcome => outcome,
         };
-        match bumped {
-            ClaimCheck::Done => {
-                tracing::info!(user_id = %claims.sub, "logout everywhere");
-                Ok(())
-            }
+        match outcome {
+            ClaimCheck::Done => Ok(()),
             ClaimCheck::Rejected(_) => Err(AuthError::invalid_token(Rejection::SessionGone)),
         }
     }
