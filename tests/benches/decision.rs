@@ -48,7 +48,17 @@ async fn main() {
         assert!(principal.is_ok());
         elapsed
     };
-    let keys = KeysAndAttributes::builder()
+    // The same request as the decision's: consistent, and only the
+    // decision's attributes (never the password hash).
+    let mut keys = KeysAndAttributes::builder();
+    for (i, attribute) in tokengate::store::DECISION_ATTRIBUTES.iter().enumerate() {
+        keys = keys.expression_attribute_names(format!("#a{i}"), *attribute);
+    }
+    let projection: Vec<String> = (0..tokengate::store::DECISION_ATTRIBUTES.len())
+        .map(|i| format!("#a{i}"))
+        .collect();
+    let keys = keys
+        .projection_expression(projection.join(", "))
         .keys(HashMap::from([(
             "pk".to_string(),
             AttributeValue::S(session_key(&sid)),
