@@ -36,6 +36,31 @@ pub const WARM_UP_KEY: &str = "WARMUP";
 
 pub type Item = HashMap<String, AttributeValue>;
 
+/// A projection expression and its attribute names, built once.
+pub struct ReadProjection {
+    pub expression: String,
+    pub names: HashMap<String, String>,
+}
+
+impl ReadProjection {
+    /// Only `attributes`, each through a placeholder (some, like `name`,
+    /// are reserved words).
+    pub fn of(attributes: &[&str]) -> Self {
+        let placeholders: Vec<String> = (0..attributes.len()).map(|i| format!("#a{i}")).collect();
+        ReadProjection {
+            expression: placeholders.join(", "),
+            names: placeholders
+                .into_iter()
+                .zip(attributes.iter().map(|a| a.to_string()))
+                .collect(),
+        }
+    }
+}
+
+/// [`DECISION_ATTRIBUTES`] as a projection, for every decision read.
+pub static DECISION_PROJECTION: std::sync::LazyLock<ReadProjection> =
+    std::sync::LazyLock::new(|| ReadProjection::of(DECISION_ATTRIBUTES));
+
 pub fn s(v: impl Into<String>) -> AttributeValue {
     AttributeValue::S(v.into())
 }

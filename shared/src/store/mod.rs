@@ -298,21 +298,18 @@ impl Store {
     }
 
     /// Items by `pk`, in ONE strongly consistent BatchGetItem (at most 100
-    /// distinct keys), with only `attributes` if given. Absent items are
+    /// distinct keys), with only the `projection`'s attributes if given. Absent items are
     /// absent from the map.
     async fn get_many(
         &self,
         pks: &[&str],
-        attributes: Option<&[&str]>,
+        projection: Option<&codec::ReadProjection>,
     ) -> Result<HashMap<String, Item>, StoreError> {
         let mut keys = KeysAndAttributes::builder().consistent_read(true);
-        if let Some(attributes) = attributes {
-            // Placeholders for all: some (`name`) are reserved words.
-            let names: Vec<String> = (0..attributes.len()).map(|i| format!("#a{i}")).collect();
-            keys = keys.projection_expression(names.join(", "));
-            for (name, attribute) in names.iter().zip(attributes) {
-                keys = keys.expression_attribute_names(name, *attribute);
-            }
+        if let Some(projection) = projection {
+            keys = keys
+                .projection_expression(projection.expression.clone())
+                .set_expression_attribute_names(Some(projection.names.clone()));
         }
         for pk in pks {
             keys = keys.keys(HashMap::from([(PK.to_string(), codec::s(*pk))]));

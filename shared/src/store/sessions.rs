@@ -8,7 +8,7 @@ use aws_sdk_dynamodb::types::{
 
 use super::codec::{
     n, s, session_from_item, session_item, session_key, user_from_item, user_key,
-    DECISION_ATTRIBUTES, PK, USER_INDEX,
+    DECISION_PROJECTION, PK, USER_INDEX,
 };
 use super::{Store, StoreError};
 use crate::model::{NewSession, SessionClaim, SessionRecord, UserRecord};
@@ -153,7 +153,7 @@ impl Store {
     }
 
     /// The session and its user, in ONE strongly consistent round trip:
-    /// only [`DECISION_ATTRIBUTES`] (no password hash) unless
+    /// only [`super::DECISION_ATTRIBUTES`] (no password hash) unless
     /// `with_password_hash`.
     pub async fn load_session_and_user(
         &self,
@@ -163,8 +163,8 @@ impl Store {
     ) -> Result<(Option<SessionRecord>, Option<UserRecord>), StoreError> {
         let session_pk = session_key(session_id);
         let user_pk = user_key(user_id);
-        let attributes = (!with_password_hash).then_some(DECISION_ATTRIBUTES);
-        let items = self.get_many(&[&session_pk, &user_pk], attributes).await?;
+        let projection = (!with_password_hash).then_some(&*DECISION_PROJECTION);
+        let items = self.get_many(&[&session_pk, &user_pk], projection).await?;
         Ok((
             items.get(&session_pk).map(session_from_item).transpose()?,
             items.get(&user_pk).map(user_from_item).transpose()?,
