@@ -128,6 +128,23 @@ pub fn issuer(env: &Env) -> String {
         .unwrap_or_else(|| DEFAULT_ISSUER.to_string())
 }
 
+/// A lifetime `name` that must be at least the access token's: a session or
+/// refresh token that ends before its access token would be meaningless.
+fn at_least_access_ttl(
+    name: &'static str,
+    value: Duration,
+    access_ttl: Duration,
+) -> Result<(), ConfigError> {
+    if value < access_ttl {
+        return Err(ConfigError::Invalid {
+            name,
+            expected: "at least ACCESS_TOKEN_TTL_SECS".to_string(),
+            value: value.as_secs().to_string(),
+        });
+    }
+    Ok(())
+}
+
 impl Config {
     /// Reads the process environment.
     pub fn from_env() -> Result<Self, ConfigError> {
@@ -152,25 +169,17 @@ impl Config {
             DEFAULT_REFRESH_TTL_SECS,
             limits::REFRESH_TTL_SECS,
         )?;
-        if refresh_ttl < access_ttl {
-            return Err(ConfigError::Invalid {
-                name: "REFRESH_TOKEN_TTL_SECS",
-                expected: "at least ACCESS_TOKEN_TTL_SECS".to_string(),
-                value: refresh_ttl.as_secs().to_string(),
-            });
-        }
+        at_least_access_ttl("REFRESH_TOKEN_TTL_SECS", refresh_ttl, access_ttl)?;
         let session_max_lifetime = env.seconds(
             "SESSION_MAX_LIFETIME_SECS",
             DEFAULT_SESSION_MAX_LIFETIME_SECS,
             limits::SESSION_MAX_LIFETIME_SECS,
         )?;
-        if session_max_lifetime < access_ttl {
-            return Err(ConfigError::Invalid {
-                name: "SESSION_MAX_LIFETIME_SECS",
-                expected: "at least ACCESS_TOKEN_TTL_SECS".to_string(),
-                value: session_max_lifetime.as_secs().to_string(),
-            });
-        }
+        at_least_access_ttl(
+            "SESSION_MAX_LIFETIME_SECS",
+            session_max_lifetime,
+            access_ttl,
+        )?;
         let issuer = issuer(env);
         let audience = env
             .get("JWT_AUDIENCE")
