@@ -6,6 +6,7 @@
 
 use std::time::Duration;
 
+use crate::browser::AllowedOrigins;
 pub use crate::env::{ConfigError, Env};
 use crate::keys::KeyConfig;
 
@@ -46,6 +47,9 @@ pub struct Config {
     pub login_throttle: LoginThrottle,
     /// Registrations allowed per source address in one throttle window.
     pub register_max_per_ip: u64,
+    /// Web origins that may use the API from a browser, with the refresh
+    /// cookie (`CORS_ALLOWED_ORIGINS`); none by default.
+    pub allowed_origins: AllowedOrigins,
 }
 
 /// Failed-login limits: past either one, logins get 429 until the window ends.
@@ -77,6 +81,7 @@ impl std::fmt::Debug for Config {
             .field("session_mode", &self.session_mode)
             .field("login_throttle", &self.login_throttle)
             .field("register_max_per_ip", &self.register_max_per_ip)
+            .field("allowed_origins", &self.allowed_origins)
             .finish()
     }
 }
@@ -236,6 +241,7 @@ impl Config {
                 DEFAULT_REGISTER_MAX_PER_IP,
                 limits::REGISTER_MAX_PER_IP,
             )?,
+            allowed_origins: AllowedOrigins::read(env)?,
         })
     }
 }

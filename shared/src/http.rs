@@ -45,6 +45,9 @@ pub enum ApiError {
     NotFound,
     #[error("method not allowed")]
     MethodNotAllowed,
+    /// A cookie-mode request that may be cross-site (CSRF defence).
+    #[error("cookie requests need the Tokengate-Transport: cookie header and an allowed Origin")]
+    CrossSite(#[source] crate::browser::CrossSite),
 }
 
 impl From<CallerError> for ApiError {
@@ -79,6 +82,7 @@ impl ApiError {
             ApiError::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::NotFound => StatusCode::NOT_FOUND,
             ApiError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+            ApiError::CrossSite(_) => StatusCode::FORBIDDEN,
         }
     }
 
@@ -102,6 +106,7 @@ impl ApiError {
             ApiError::PayloadTooLarge { .. } => "payload_too_large",
             ApiError::NotFound => "not_found",
             ApiError::MethodNotAllowed => "method_not_allowed",
+            ApiError::CrossSite(_) => "csrf_rejected",
         }
     }
 
@@ -142,6 +147,9 @@ impl ApiError {
             }
             ApiError::Auth(AuthError::InvalidToken { reason }) => {
                 tracing::info!(code, reason = %reason, "request refused")
+            }
+            ApiError::CrossSite(why) => {
+                tracing::warn!(code, reason = %why, "request refused")
             }
             ApiError::NoCaller(why) => {
                 tracing::error!(code, reason = %why, "protected function reached without a caller")

@@ -12,7 +12,9 @@
 //! | [`config`], [`env`] | settings, range-checked at start |
 //! | [`caller`] | the authorizer-to-function contract |
 //! | [`http`] | bodies, bearer tokens, the error-to-response mapping |
+//! | [`browser`] | CORS, the refresh cookie and its CSRF defence |
 
+pub mod browser;
 pub mod caller;
 pub mod clock;
 pub mod config;

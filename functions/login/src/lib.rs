@@ -1,8 +1,10 @@
-//! `POST /api/auth/login` {id, password} -> a token pair.
+//! `POST /api/auth/login` {id, password} -> a token pair; with
+//! `Tokengate-Transport: cookie`, the refresh token as an `HttpOnly` cookie.
 
 use lambda_http::{Body, Request, Response};
 use serde::Deserialize;
-use tokengate::http::{parse_body, token_response};
+use tokengate::browser::{token_response, transport, CookieUse};
+use tokengate::http::parse_body;
 use tokengate::input::Password;
 use tokengate::lambda::{client_info, respond};
 use tokengate::{ApiError, AuthService};
@@ -23,9 +25,14 @@ async fn login(
     request: &Request,
     service: &AuthService,
 ) -> Result<http::Response<String>, ApiError> {
+    let transport = transport(
+        request.headers(),
+        &service.config().allowed_origins,
+        CookieUse::Sets,
+    )?;
     let body: LoginRequest = parse_body(request.body())?;
     let pair = service
         .login(&body.id, &body.password, client_info(request))
         .await?;
-    Ok(token_response(&pair))
+    Ok(token_response(&pair, transport))
 }

@@ -1,13 +1,27 @@
 //! `POST /api/auth/logout` ends this device's session;
-//! `POST /api/auth/logout-all` ends every session of the user.
+//! `POST /api/auth/logout-all` ends every session of the user. Both take the
+//! access token; in cookie mode they also clear the refresh cookie.
 
 use lambda_http::{Body, Request, Response};
+use tokengate::browser::{finish, transport, CookieUse};
 use tokengate::http::{bearer_token, message_response};
-use tokengate::lambda::respond;
 use tokengate::{ApiError, AuthService};
 
 pub async fn handle(request: Request, service: &AuthService) -> Response<Body> {
-    respond(logout(&request, service).await)
+    let transport = transport(
+        request.headers(),
+        &service.config().allowed_origins,
+        CookieUse::Reads,
+    );
+    let response = match transport {
+        Ok(transport) => {
+            let result = logout(&request, service).await;
+            let ended = result.is_ok();
+            finish(transport, tokengate::http::respond(result), ended)
+        }
+        Err(refused) => tokengate::http::error_response(&refused),
+    };
+    response.map(Body::from)
 }
 
 async fn logout(

@@ -1,9 +1,11 @@
 //! `POST /api/auth/password` {currentPassword, newPassword}: changes the
-//! password, signs out every other session and returns a fresh pair for this one.
+//! password, signs out every other session and returns a fresh pair for this
+//! one (its refresh token as a cookie in cookie mode).
 
 use lambda_http::{Body, Request, Response};
 use serde::Deserialize;
-use tokengate::http::{bearer_token, parse_body, token_response};
+use tokengate::browser::{token_response, transport, CookieUse};
+use tokengate::http::{bearer_token, parse_body};
 use tokengate::input::Password;
 use tokengate::lambda::respond;
 use tokengate::{ApiError, AuthService};
@@ -25,10 +27,15 @@ async fn change_password(
     request: &Request,
     service: &AuthService,
 ) -> Result<http::Response<String>, ApiError> {
+    let transport = transport(
+        request.headers(),
+        &service.config().allowed_origins,
+        CookieUse::Sets,
+    )?;
     let token = bearer_token(request.headers(), "authorization")?;
     let body: PasswordChange = parse_body(request.body())?;
     let pair = service
         .change_password(token, &body.current_password, body.new_password)
         .await?;
-    Ok(token_response(&pair))
+    Ok(token_response(&pair, transport))
 }

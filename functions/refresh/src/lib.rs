@@ -2,13 +2,16 @@
 //!
 //! The refresh token comes from `Refresh-Token: Bearer <rt>` (the Kotlin
 //! design) or a JSON body `{"refreshToken"}` / `{"refresh_token"}` (the Go
-//! design). An `Authorization` header may be sent too and is ignored: the
-//! refresh token alone decides.
+//! design); in cookie mode (`Tokengate-Transport: cookie`) from the
+//! `HttpOnly` cookie only, and the new one goes back in it. An
+//! `Authorization` header may be sent too and is ignored: the refresh token
+//! alone decides.
 
 use lambda_http::{Body, Request, Response};
 use serde::Deserialize;
-use tokengate::http::{bearer_token, parse_body, token_response, REFRESH_TOKEN_HEADER};
-use tokengate::lambda::{client_info, respond};
+use tokengate::browser::{finish, refresh_cookie, token_response, transport, CookieUse, Transport};
+use tokengate::http::{bearer_token, parse_body, REFRESH_TOKEN_HEADER};
+use tokengate::lambda::client_info;
 use tokengate::{ApiError, AuthService};
 
 /// Either spelling; `refreshToken` wins when both are there.
@@ -21,16 +24,32 @@ struct RefreshRequest {
 }
 
 pub async fn handle(request: Request, service: &AuthService) -> Response<Body> {
-    respond(refresh(&request, service).await)
+    let transport = transport(
+        request.headers(),
+        &service.config().allowed_origins,
+        CookieUse::Reads,
+    );
+    let response = match transport {
+        Ok(transport) => {
+            let result = refresh(&request, service, transport).await;
+            finish(transport, tokengate::http::respond(result), false)
+        }
+        Err(refused) => tokengate::http::error_response(&refused),
+    };
+    response.map(Body::from)
 }
 
 async fn refresh(
     request: &Request,
     service: &AuthService,
+    transport: Transport,
 ) -> Result<http::Response<String>, ApiError> {
-    let token = refresh_token(request)?;
+    let token = match transport {
+        Transport::Cookie => refresh_cookie(request.headers()).ok_or(ApiError::MissingToken)?,
+        Transport::Header => refresh_token(request)?,
+    };
     let pair = service.refresh(&token, &client_info(request)).await?;
-    Ok(token_response(&pair))
+    Ok(token_response(&pair, transport))
 }
 
 fn refresh_token(request: &Request) -> Result<String, ApiError> {

@@ -2,6 +2,7 @@
 //! One test binary (modules below) so the suite links once.
 
 mod authorizer;
+mod browser;
 mod events;
 mod keys;
 mod lifetime;
