@@ -6,8 +6,14 @@
 //! table ([`routes::ROUTES`]). Protected routes first run the real authorizer
 //! handler, and its context reaches the function in
 //! `requestContext.authorizer.lambda`.
+//!
+//! Like an HTTP API with a `CorsConfiguration`, it answers CORS preflights
+//! itself and adds the CORS headers for allowed origins
+//! ([`tokengate::browser`]); unlike one, it can also serve the account page
+//! ([`site`]).
 
 pub mod routes;
+pub mod site;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -17,9 +23,10 @@ use http::{HeaderMap, Method, StatusCode};
 use lambda_http::Body;
 use serde_json::{json, Value};
 use tokengate::http::{error_response, json_response};
-use tokengate::{ApiError, AuthService};
+use tokengate::{browser, ApiError, AuthService};
 
 use routes::Match;
+use site::StaticSite;
 
 /// API Gateway HTTP APIs accept request bodies up to 10 MB.
 pub const MAX_GATEWAY_BODY_BYTES: usize = 10 * 1024 * 1024;
@@ -28,6 +35,8 @@ pub struct Gateway {
     pub auth: AuthService,
     pub todos: todos_fn::Todos,
     pub discovery: jwks_fn::Published,
+    /// The account page, when the server hosts it (`WEB_ROOT`).
+    pub site: Option<StaticSite>,
 }
 
 /// A request as the gateway received it.
@@ -45,11 +54,13 @@ impl Gateway {
         auth: AuthService,
         todos: todos_fn::Todos,
         discovery: jwks_fn::Published,
+        site: Option<StaticSite>,
     ) -> Arc<Self> {
         Arc::new(Gateway {
             auth,
             todos,
             discovery,
+            site,
         })
     }
 
@@ -57,7 +68,14 @@ impl Gateway {
     pub async fn handle(&self, request: IncomingRequest) -> http::Response<String> {
         let started = Instant::now();
         let (method, path) = (request.method.clone(), request.path.clone());
-        let response = self.dispatch(request).await;
+        let origins = &self.auth.config().allowed_origins;
+        let request_headers = request.headers.clone();
+        let mut response = if method == Method::OPTIONS {
+            browser::preflight(&request.headers, origins)
+        } else {
+            self.dispatch(request).await
+        };
+        browser::add_cors_headers(&request_headers, response.headers_mut(), origins);
         tracing::info!(
             %method,
             path = %path,
@@ -78,7 +96,13 @@ impl Gateway {
                 }
                 return response;
             }
-            Match::NotFound => return error_response(&ApiError::NotFound),
+            Match::NotFound => {
+                return match (&self.site, request.method == Method::GET) {
+                    (Some(site), true) => site.serve(&request.path).await,
+                    _ => None,
+                }
+                .unwrap_or_else(|| error_response(&ApiError::NotFound))
+            }
         };
         let route_key = format!("{} {}", route.method, route.path);
         let described = request.describe();

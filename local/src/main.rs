@@ -4,6 +4,7 @@ use std::net::SocketAddr;
 
 use tokengate::store::Store;
 use tokengate::AuthService;
+use tokengate_local::site::StaticSite;
 use tokengate_local::{serve, Gateway};
 
 #[tokio::main]
@@ -51,6 +52,9 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let address: SocketAddr = format!("{host}:{port}").parse()?;
     let listener = tokio::net::TcpListener::bind(address).await?;
     let url = format!("http://{}", listener.local_addr()?);
+    if std::env::var_os("WEB_ROOT").is_some() {
+        println!("\nThe account page: {url}/ (sign up, sign in, your devices)");
+    }
     println!(
         "\ntokengate is listening on {url}\n\n\
          Try it:\n  \
@@ -63,8 +67,10 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let discovery = jwks_fn::Published::from_env()
         .await
         .map_err(|e| format!("configuration: {e}"))?;
+    // `make dev` serves the account page from web/.
+    let site = std::env::var("WEB_ROOT").ok().map(StaticSite::new);
     serve(
-        Gateway::new(auth, todos, discovery),
+        Gateway::new(auth, todos, discovery, site),
         listener,
         shutdown_signal(),
     )

@@ -28,10 +28,11 @@ pub struct Request<'a> {
 const ACCOUNT_ID: &str = "123456789012";
 const API_ID: &str = "abcdef1234";
 
-/// HTTP APIs lowercase header names and join repeated headers with commas.
+/// HTTP APIs lowercase header names and join repeated headers with commas;
+/// `Cookie` headers are not among them but in [`cookies`].
 pub fn headers_json(headers: &HeaderMap) -> Map<String, Value> {
     let mut map = Map::new();
-    for name in headers.keys() {
+    for name in headers.keys().filter(|name| *name != http::header::COOKIE) {
         let joined = headers
             .get_all(name)
             .iter()
@@ -41,6 +42,19 @@ pub fn headers_json(headers: &HeaderMap) -> Map<String, Value> {
         map.insert(name.as_str().to_ascii_lowercase(), Value::String(joined));
     }
     map
+}
+
+/// Payload 2.0's `cookies`: every cookie of every `Cookie` header, one entry each.
+pub fn cookies(headers: &HeaderMap) -> Vec<Value> {
+    headers
+        .get_all(http::header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .map(str::trim)
+        .filter(|c| !c.is_empty())
+        .map(|c| Value::String(c.to_string()))
+        .collect()
 }
 
 /// The headers plus the `x-forwarded-*` ones API Gateway adds.
@@ -108,6 +122,7 @@ pub fn http_api_v2(request: &Request, route_key: &str, path_params: &[(&str, Str
         "routeKey": route_key,
         "rawPath": request.path,
         "rawQueryString": request.query.unwrap_or_default(),
+        "cookies": cookies(request.headers),
         "headers": forwarded_headers(request),
         "requestContext": v2_context(request, route_key),
         "pathParameters": path_params.iter().map(|(k, v)| (k.to_string(), json!(v))).collect::<Map<_, _>>(),
@@ -139,7 +154,7 @@ pub fn http_api_v2_authorizer(request: &Request, route_key: &str) -> Value {
         "routeKey": route_key,
         "rawPath": request.path,
         "rawQueryString": request.query.unwrap_or_default(),
-        "cookies": [],
+        "cookies": cookies(request.headers),
         "headers": headers_json(request.headers),
         "queryStringParameters": {},
         "requestContext": v2_context(request, route_key),
