@@ -12,7 +12,9 @@ fn spec() -> Value {
     serde_yaml_ng::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
 }
 
-const METHODS: &[&str] = &["get", "put", "post", "delete", "patch", "head", "options"];
+/// The routed methods; `options` is the CORS preflight every path answers
+/// before routing (`the_preflight_is_documented_on_every_path`).
+const METHODS: &[&str] = &["get", "put", "post", "delete", "patch", "head"];
 
 #[test]
 fn the_spec_and_the_server_have_the_same_routes() {
@@ -60,5 +62,25 @@ fn every_operation_documents_its_errors_and_protected_ones_their_credentials() {
                 route.path
             );
         }
+    }
+}
+
+#[test]
+fn the_preflight_is_documented_on_every_path() {
+    let spec = spec();
+    for (path, item) in spec["paths"].as_mapping().unwrap() {
+        let path = path.as_str().unwrap();
+        let preflight = &item["options"];
+        assert!(!preflight.is_null(), "OPTIONS {path}");
+        assert!(
+            preflight["security"].as_sequence().unwrap().is_empty(),
+            "OPTIONS {path}: no credentials"
+        );
+        let responses = preflight["responses"].as_mapping().unwrap();
+        assert_eq!(
+            responses.keys().map(|k| k.as_str().unwrap()).collect::<Vec<_>>(),
+            ["204"],
+            "OPTIONS {path}"
+        );
     }
 }

@@ -507,3 +507,88 @@ fn parameter_ranges_are_the_ones_the_functions_accept() {
         );
     }
 }
+
+/// `!Ref <parameter>`.
+fn is_ref(value: &Value, parameter: &str) -> bool {
+    matches!(value, Value::Tagged(t) if t.tag == "Ref" && t.value == parameter)
+}
+
+/// Header or method names, compared as HTTP compares them.
+fn names(value: &Value) -> BTreeSet<String> {
+    value
+        .as_sequence()
+        .unwrap_or_else(|| panic!("a list of names: {value:?}"))
+        .iter()
+        .map(|name| name.as_str().unwrap().to_ascii_lowercase())
+        .collect()
+}
+
+fn lower(names: &[&str]) -> BTreeSet<String> {
+    names.iter().map(|name| name.to_ascii_lowercase()).collect()
+}
+
+#[test]
+fn cors_is_configured_only_with_origins_and_as_the_browser_module_answers() {
+    use tokengate::browser;
+    let template = template();
+    let parameter = &template["Parameters"]["CorsAllowedOrigins"];
+    assert_eq!(parameter["Type"], "CommaDelimitedList");
+    assert_eq!(parameter["Default"], "", "no browser origin by default");
+    let condition = serde_yaml_ng::to_string(&template["Conditions"]["HasCorsOrigins"]).unwrap();
+    assert!(condition.contains("CorsAllowedOrigins"), "{condition}");
+    // Without origins there is no CorsConfiguration at all (and so no
+    // preflight answered by API Gateway).
+    let cors = &template["Resources"]["Api"]["Properties"]["CorsConfiguration"];
+    let Value::Tagged(conditional) = cors else {
+        panic!("CorsConfiguration should be !If [HasCorsOrigins, {{...}}, !Ref AWS::NoValue]")
+    };
+    assert!(conditional.tag == "If", "{cors:?}");
+    let arguments = conditional.value.as_sequence().unwrap();
+    assert_eq!(arguments.len(), 3, "{cors:?}");
+    assert_eq!(arguments[0], "HasCorsOrigins");
+    assert!(is_no_value(&arguments[2]), "{cors:?}");
+    let cors = &arguments[1];
+    // Exact origins from the parameter, never `*`: credentials (the refresh
+    // cookie) are allowed.
+    assert!(
+        is_ref(&cors["AllowOrigins"], "CorsAllowedOrigins"),
+        "{:?}",
+        cors["AllowOrigins"]
+    );
+    assert_eq!(cors["AllowCredentials"], true);
+    // What API Gateway answers is what the local gateway answers.
+    assert_eq!(
+        names(&cors["AllowHeaders"]),
+        lower(browser::CORS_ALLOWED_HEADERS)
+    );
+    assert_eq!(
+        names(&cors["ExposeHeaders"]),
+        lower(browser::CORS_EXPOSED_HEADERS)
+    );
+    assert_eq!(
+        names(&cors["AllowMethods"]),
+        lower(browser::CORS_ALLOWED_METHODS)
+    );
+    assert_eq!(
+        cors["MaxAge"].as_u64(),
+        Some(browser::PREFLIGHT_MAX_AGE_SECS)
+    );
+}
+
+#[test]
+fn the_csrf_check_trusts_the_origins_cors_allows() {
+    let template = template();
+    // `!Join [",", !Ref CorsAllowedOrigins]`: the list as the functions parse it.
+    let from_parameter = |value: &Value| {
+        matches!(value, Value::Tagged(t) if t.tag == "Join"
+            && t.value[0] == ","
+            && is_ref(&t.value[1], "CorsAllowedOrigins"))
+    };
+    let global =
+        &template["Globals"]["Function"]["Environment"]["Variables"]["CORS_ALLOWED_ORIGINS"];
+    assert!(from_parameter(global), "Globals: {global:?}");
+    for (name, resource) in functions(&template) {
+        let own = &variables(resource)["CORS_ALLOWED_ORIGINS"];
+        assert!(own.is_null() || from_parameter(own), "{name}: {own:?}");
+    }
+}
