@@ -3,11 +3,14 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/tools.sh
-# One build per function, the way `sam build` (BuildMethod rust-cargolambda)
-# runs it, so a `sam build` afterwards finds every artefact already compiled.
-for dir in functions/*/; do
-  cargo lambda build --release --arm64 --output-format zip --bin "$(basename "$dir")"
-done
+# All functions in one cargo invocation: the shared dependencies compile once
+# and the ten fat-LTO links run side by side. Every function has the same
+# dependency features (one uuid feature set in Cargo.toml), so the per-function
+# builds `sam build` (BuildMethod rust-cargolambda) runs afterwards find every
+# artefact already compiled.
+bins=()
+for dir in functions/*/; do bins+=(--bin "$(basename "$dir")"); done
+cargo lambda build --release --arm64 --output-format zip "${bins[@]}"
 echo
 echo "function      zip size"
 for dir in functions/*/; do
