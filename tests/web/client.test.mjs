@@ -1,0 +1,335 @@
+// The JS client (web/tokengate.js) in header mode against a running server:
+//   TOKENGATE_URL=http://127.0.0.1:3000 node --test tests/web/
+// Each test registers its own user, so reruns against one server never collide.
+// The wrong-password test spends 5 of the per-address failed-login budget
+// (LOGIN_MAX_FAILURES_PER_IP, 50 per window by default).
+
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { once } from 'node:events';
+import { test } from 'node:test';
+
+import { Tokengate, TokengateError } from '../../web/tokengate.js';
+
+const baseUrl = process.env.TOKENGATE_URL?.replace(/\/+$/, '');
+if (!baseUrl) throw new Error('set TOKENGATE_URL to a running tokengate, e.g. http://127.0.0.1:3000');
+
+const validateUrl = `${baseUrl}/api/auth/validate`;
+// Far past any access token's lifetime (ACCESS_TOKEN_TTL_SECS is at most a day).
+const PAST_EXPIRY_MS = 2 * 24 * 3600 * 1000;
+
+/** @param {import('../../web/tokengate.js').TokengateOptions} [options] */
+function client(options = {}) {
+  return new Tokengate({ baseUrl, ...options });
+}
+
+/** A registered user of its own. */
+async function newUser() {
+  const user = {
+    id: `web-${randomBytes(6).toString('hex')}`,
+    password: `pw-${randomBytes(8).toString('hex')}`,
+    name: 'Web Test',
+  };
+  await client().register(user);
+  return user;
+}
+
+async function signedInClient(user, options) {
+  const c = client(options);
+  await c.login(user.id, user.password);
+  return c;
+}
+
+/** A fetch that records `METHOD /path` of every request before sending it. */
+function recordingFetch(rewrite = (request) => request) {
+  /** @type {string[]} */
+  const calls = [];
+  /** @type {typeof fetch} */
+  const fetchFn = (input, init) => {
+    const request = rewrite(new Request(input, init));
+    calls.push(`${request.method} ${new URL(request.url).pathname}`);
+    return fetch(request);
+  };
+  return { fetch: fetchFn, calls, count: (call) => calls.filter((c) => c === call).length };
+}
+
+/** The reason of the client's next `signedout` event. */
+async function nextSignOut(c) {
+  const [event] = await once(c, 'signedout');
+  return event.detail.reason;
+}
+
+/** A Map-backed TokenStorage that several clients can share. */
+function sharedStorage() {
+  const items = new Map();
+  return {
+    getItem: (key) => items.get(key) ?? null,
+    setItem: (key, value) => void items.set(key, value),
+    removeItem: (key) => void items.delete(key),
+  };
+}
+
+async function eventually(condition, what) {
+  for (let i = 0; i < 200; i += 1) {
+    if (condition()) return;
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+  assert.fail(`timed out waiting for ${what}`);
+}
+
+test('register, login and validate', async () => {
+  const user = { id: `web-${randomBytes(6).toString('hex')}`, password: 'correct horse battery', name: 'Alice' };
+  const c = client();
+  const registered = await c.register(user);
+  assert.equal(registered.id, user.id);
+  assert.equal(registered.name, 'Alice');
+  assert.equal(typeof registered.seq, 'number');
+  assert.equal(c.signedIn, false, 'registering does not sign in');
+
+  const signedIn = once(c, 'signedin');
+  await c.login(user.id, user.password);
+  await signedIn;
+  assert.equal(c.signedIn, true);
+  assert.equal(typeof c.accessToken, 'string');
+  assert.deepEqual(await c.validate(), registered);
+});
+
+test('register refuses a taken id with user_exists', async () => {
+  const user = await newUser();
+  await assert.rejects(client().register(user), { name: 'TokengateError', status: 409, code: 'user_exists' });
+});
+
+test('sessions lists this device as current', async () => {
+  const c = await signedInClient(await newUser());
+  const sessions = await c.sessions();
+  assert.equal(sessions.length, 1);
+  const [session] = sessions;
+  assert.equal(session.current, true);
+  assert.equal(typeof session.sessionId, 'string');
+  for (const time of ['createdAt', 'refreshedAt', 'expiresAt', 'lifetimeEndsAt']) {
+    assert.equal(typeof session[time], 'number', time);
+  }
+  assert.equal(typeof session.userAgent, 'string');
+  assert.equal(typeof session.sourceIp, 'string');
+});
+
+test('a revoked device is signed out on its next call', async () => {
+  const user = await newUser();
+  const phone = await signedInClient(user);
+  const laptop = await signedInClient(user);
+  const sessions = await phone.sessions();
+  assert.equal(sessions.length, 2);
+  const other = sessions.find((s) => !s.current);
+  assert.ok(other, 'the other device is listed, not as current');
+
+  await phone.revoke(other.sessionId);
+  const reason = nextSignOut(laptop);
+  await assert.rejects(laptop.validate(), { status: 401, code: 'session-ended' });
+  assert.equal(await reason, 'session-ended');
+  assert.equal(laptop.signedIn, false);
+  assert.equal(laptop.accessToken, null);
+  assert.equal((await phone.sessions()).length, 1, 'the revoking device keeps its session');
+});
+
+test('changePassword gives this device working tokens and ends the others', async () => {
+  const user = await newUser();
+  const here = await signedInClient(user);
+  const elsewhere = await signedInClient(user);
+  const before = here.accessToken;
+
+  await here.changePassword(user.password, 'a brand new password');
+  assert.notEqual(here.accessToken, before);
+  assert.equal((await here.validate()).id, user.id);
+  await here.refresh();
+  assert.equal((await here.validate()).id, user.id, 'the new refresh token works too');
+
+  const reason = nextSignOut(elsewhere);
+  await assert.rejects(elsewhere.validate(), { code: 'session-ended' });
+  assert.equal(await reason, 'session-ended');
+  await signedInClient({ ...user, password: 'a brand new password' });
+});
+
+test('logout ends this session only', async () => {
+  const user = await newUser();
+  const c = await signedInClient(user);
+  const other = await signedInClient(user);
+  const token = c.accessToken;
+
+  const reason = nextSignOut(c);
+  await c.logout();
+  assert.equal(await reason, 'logout');
+  assert.equal(c.signedIn, false);
+  const stale = await fetch(validateUrl, { headers: { Authorization: `Bearer ${token}` } });
+  assert.equal(stale.status, 401, 'the old access token is dead server-side');
+  await assert.rejects(c.validate(), { status: 401, code: 'signed-out' });
+  assert.equal((await other.validate()).id, user.id, 'the other device is still signed in');
+});
+
+test('logoutAll ends every session', async () => {
+  const user = await newUser();
+  const c = await signedInClient(user);
+  const other = await signedInClient(user);
+
+  const reason = nextSignOut(c);
+  await c.logoutAll();
+  assert.equal(await reason, 'logout-all');
+  assert.equal(c.signedIn, false);
+  const otherReason = nextSignOut(other);
+  await assert.rejects(other.validate(), { code: 'session-ended' });
+  assert.equal(await otherReason, 'session-ended');
+});
+
+test('a wrong password is invalid_credentials; repeated, too_many_attempts with Retry-After', async () => {
+  const user = await newUser();
+  const c = client();
+  const wrong = await c.login(user.id, 'not the password').catch((e) => e);
+  assert.ok(wrong instanceof TokengateError);
+  assert.equal(wrong.status, 401);
+  assert.equal(wrong.code, 'invalid_credentials');
+  assert.equal(wrong.retryAfter, null);
+  assert.equal(c.signedIn, false);
+
+  // The account's limit (LOGIN_MAX_FAILURES, 5 by default) is then reached.
+  for (let i = 0; i < 4; i += 1) {
+    await assert.rejects(c.login(user.id, 'not the password'), { code: 'invalid_credentials' });
+  }
+  const throttled = await c.login(user.id, user.password).catch((e) => e);
+  assert.equal(throttled.status, 429);
+  assert.equal(throttled.code, 'too_many_attempts');
+  assert.ok(throttled.retryAfter > 0, `retryAfter ${throttled.retryAfter}`);
+});
+
+test('no server is a network error (status 0)', async () => {
+  const c = new Tokengate({ baseUrl: 'http://127.0.0.1:9' });
+  await assert.rejects(c.login('nobody', 'whatever1'), { name: 'TokengateError', status: 0, code: 'network' });
+});
+
+test('single-flight: ten parallel fetches past expiry share one refresh', async () => {
+  const user = await newUser();
+  let skew = 0;
+  const recorder = recordingFetch();
+  const c = await signedInClient(user, { fetch: recorder.fetch, now: () => Date.now() + skew });
+  const before = c.accessToken;
+
+  skew = PAST_EXPIRY_MS;
+  const responses = await Promise.all(Array.from({ length: 10 }, () => c.fetch(validateUrl)));
+  assert.deepEqual(
+    responses.map((r) => r.status),
+    Array(10).fill(200),
+  );
+  assert.equal(recorder.count('POST /api/auth/refresh'), 1);
+  assert.equal(recorder.count('GET /api/auth/validate'), 10);
+  assert.notEqual(c.accessToken, before);
+  assert.equal((await responses[0].json()).id, user.id);
+});
+
+test('a 401 is refreshed once and retried once', async () => {
+  const user = await newUser();
+  const storage = sharedStorage();
+  const recorder = recordingFetch();
+  const c = await signedInClient(user, { storage, channelName: null, fetch: recorder.fetch });
+  // A second client on the same stored session rotates it: c's access token
+  // is now dead server-side, though c still thinks it fresh.
+  assert.equal(await client({ storage, channelName: null }).restore(), true);
+
+  const response = await c.fetch(validateUrl);
+  assert.equal(response.status, 200);
+  assert.deepEqual(recorder.calls, [
+    'POST /api/auth/login',
+    'GET /api/auth/validate',
+    'POST /api/auth/refresh',
+    'GET /api/auth/validate',
+  ]);
+});
+
+test('fetch retries only once: a second 401 is the answer', async () => {
+  const user = await newUser();
+  const recorder = recordingFetch((request) => {
+    if (!request.url.endsWith('/api/auth/validate')) return request;
+    const forged = new Request(request);
+    forged.headers.set('Authorization', 'Bearer not-a-token');
+    return forged;
+  });
+  const c = await signedInClient(user, { fetch: recorder.fetch });
+
+  const response = await c.fetch(validateUrl);
+  assert.equal(response.status, 401);
+  assert.equal(recorder.count('POST /api/auth/refresh'), 1);
+  assert.equal(recorder.count('GET /api/auth/validate'), 2);
+  assert.equal(c.signedIn, true, 'the refresh worked: the session is alive');
+});
+
+test('restore resumes a stored session, and without one sends nothing', async () => {
+  const user = await newUser();
+  const empty = recordingFetch();
+  assert.equal(await client({ fetch: empty.fetch }).restore(), false);
+  assert.deepEqual(empty.calls, []);
+
+  const storage = sharedStorage();
+  await signedInClient(user, { storage, channelName: null });
+  const later = client({ storage, channelName: null });
+  const signedIn = once(later, 'signedin');
+  assert.equal(await later.restore(), true);
+  await signedIn;
+  assert.equal((await later.validate()).id, user.id);
+
+  await later.logout();
+  assert.equal(await client({ storage, channelName: null }).restore(), false, 'logout cleared the storage');
+});
+
+test('clients sharing storage and a channel share sign-in, tokens and sign-out', async () => {
+  const user = await newUser();
+  const storage = sharedStorage();
+  const channelName = `tokengate-test-${randomBytes(4).toString('hex')}`;
+  const recorder = recordingFetch();
+  const tabA = client({ storage, channelName });
+  const tabB = client({ storage, channelName, fetch: recorder.fetch });
+  // The clients' channels do not keep Node alive; waiting on one alone would end the run.
+  const keepAlive = setInterval(() => {}, 1000);
+  try {
+    const bSignedIn = once(tabB, 'signedin');
+    await tabA.login(user.id, user.password);
+    await bSignedIn;
+    assert.equal(tabB.accessToken, tabA.accessToken);
+
+    await tabA.refresh();
+    await eventually(() => tabB.accessToken === tabA.accessToken, 'tab B to get the refreshed token');
+    assert.equal((await tabB.validate()).id, user.id);
+    assert.deepEqual(recorder.calls, ['GET /api/auth/validate'], 'tab B never refreshed');
+
+    const reason = nextSignOut(tabB);
+    await tabA.logout();
+    assert.equal(await reason, 'other-tab');
+    assert.equal(tabB.signedIn, false);
+  } finally {
+    clearInterval(keepAlive);
+    tabA.close();
+    tabB.close();
+  }
+});
+
+test('a session found ended in one tab signs out the tabs sharing it', async () => {
+  const user = await newUser();
+  const storage = sharedStorage();
+  const channelName = `tokengate-test-${randomBytes(4).toString('hex')}`;
+  const tabA = client({ storage, channelName });
+  const tabB = client({ storage, channelName });
+  const keepAlive = setInterval(() => {}, 1000);
+  try {
+    const bSignedIn = once(tabB, 'signedin');
+    await tabA.login(user.id, user.password);
+    await bSignedIn;
+    const phone = await signedInClient(user);
+    const mine = (await tabA.sessions()).find((s) => s.current);
+    await phone.revoke(mine.sessionId);
+
+    const bReason = nextSignOut(tabB);
+    await assert.rejects(tabA.validate(), { code: 'session-ended' });
+    assert.equal(await bReason, 'session-ended');
+    assert.equal(storage.getItem('tokengate.refreshToken'), null, 'the dead refresh token is gone');
+  } finally {
+    clearInterval(keepAlive);
+    tabA.close();
+    tabB.close();
+  }
+});

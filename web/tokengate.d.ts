@@ -1,0 +1,129 @@
+// The public API of tokengate.js.
+
+export type Transport = 'cookie' | 'header';
+
+/**
+ * Why the client signed out: this client's logout or logoutAll; 'session-ended':
+ * a refresh was refused (here or in another tab); 'other-tab': another tab
+ * sharing the session signed out.
+ */
+export type SignOutReason = 'logout' | 'logout-all' | 'session-ended' | 'other-tab';
+
+/** Where header mode keeps the refresh token (`localStorage` fits). */
+export interface TokenStorage {
+  getItem(key: string): string | null;
+  setItem(key: string, value: string): void;
+  removeItem(key: string): void;
+}
+
+export interface TokengateOptions {
+  /** The API's origin (and path prefix); '' (default) = this page's origin. */
+  baseUrl?: string;
+  /** Default: 'cookie' where `document` exists, else 'header'. */
+  transport?: Transport;
+  /** The fetch to send requests with (default: globalThis.fetch). */
+  fetch?: typeof globalThis.fetch;
+  /** The clock in milliseconds (default: Date.now). */
+  now?: () => number;
+  /** Seconds before expiry to refresh, at most a third of the token's lifetime (default 30). */
+  refreshMargin?: number;
+  /**
+   * Header mode: where to keep the refresh token (default: memory only).
+   * Clients that share it share the session, and coordinate over `channelName`.
+   */
+  storage?: TokenStorage | null;
+  /** The BroadcastChannel that tabs sharing a session talk on (default 'tokengate'); null: none. */
+  channelName?: string | null;
+}
+
+export interface User {
+  seq: number;
+  id: string;
+  name: string;
+}
+
+/** A signed-in device. Times are Unix seconds. */
+export interface Session {
+  sessionId: string;
+  createdAt: number;
+  refreshedAt: number;
+  expiresAt: number;
+  lifetimeEndsAt: number;
+  userAgent: string;
+  sourceIp: string;
+  /** True for the session of this client. */
+  current: boolean;
+}
+
+/**
+ * A failed call. `code`: the server's `error` code, `http_<status>` when the
+ * answer had none, or the client's own `network` (status 0), `session-ended`
+ * (a refresh was refused and the client signed out; 401) or `signed-out`
+ * (not signed in; 401).
+ */
+export class TokengateError extends Error {
+  constructor(message: string, details: { status: number; code: string; retryAfter?: number | null; cause?: unknown });
+  readonly name: 'TokengateError';
+  /** HTTP status; 0 when no answer came (network, CORS). */
+  status: number;
+  code: string;
+  /** Seconds to wait, from `Retry-After`; null without one. */
+  retryAfter: number | null;
+}
+
+export interface TokengateEventMap {
+  signedin: CustomEvent<null>;
+  signedout: CustomEvent<{ reason: SignOutReason }>;
+}
+
+export class Tokengate extends EventTarget {
+  constructor(options?: TokengateOptions);
+
+  /** True while the client holds an access token. */
+  readonly signedIn: boolean;
+  /** The current access token (memory only), or null. */
+  readonly accessToken: string | null;
+
+  /** Creates an account; does not sign in. */
+  register(account: { id: string; password: string; name: string }): Promise<User>;
+  /** Signs in (a new session); dispatches `signedin`. */
+  login(id: string, password: string): Promise<void>;
+  /** Resumes the browser's (cookie) or storage's (header) session; false when there is none. */
+  restore(): Promise<boolean>;
+  /** Refreshes now; rejects with code `session-ended` (and signs out) when refused. */
+  refresh(): Promise<void>;
+  /** Ends this session; dispatches `signedout` with reason 'logout'. */
+  logout(): Promise<void>;
+  /** Ends every session of the user; dispatches `signedout` with reason 'logout-all'. */
+  logoutAll(): Promise<void>;
+  /** The user's live sessions, newest first. */
+  sessions(): Promise<Session[]>;
+  /** Ends one session. */
+  revoke(sessionId: string): Promise<void>;
+  /** New tokens for this session; every other session ends. */
+  changePassword(currentPassword: string, newPassword: string): Promise<void>;
+  /** Who is signed in. */
+  validate(): Promise<User>;
+  /**
+   * fetch with the access token, refreshed before expiry; a 401 is refreshed
+   * and retried once. Resolves with the (last) response whatever its status;
+   * rejects with code `session-ended` when the refresh was refused (the client
+   * signed out), `signed-out` when not signed in, `network` on no answer.
+   */
+  fetch(input: RequestInfo | URL, init?: RequestInit): Promise<Response>;
+  /** Stops listening to other tabs. */
+  close(): void;
+
+  addEventListener<K extends keyof TokengateEventMap>(
+    type: K,
+    listener: (this: Tokengate, event: TokengateEventMap[K]) => void,
+    options?: boolean | AddEventListenerOptions,
+  ): void;
+  addEventListener(type: string, listener: EventListenerOrEventListenerObject | null, options?: boolean | AddEventListenerOptions): void;
+  removeEventListener<K extends keyof TokengateEventMap>(
+    type: K,
+    listener: (this: Tokengate, event: TokengateEventMap[K]) => void,
+    options?: boolean | EventListenerOptions,
+  ): void;
+  removeEventListener(type: string, listener: EventListenerOrEventListenerObject | null, options?: boolean | EventListenerOptions): void;
+}
