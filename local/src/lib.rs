@@ -69,13 +69,16 @@ impl Gateway {
         let started = Instant::now();
         let (method, path) = (request.method.clone(), request.path.clone());
         let origins = &self.auth.config().allowed_origins;
+        // Kept for the CORS headers: dispatching consumes the request.
         let request_headers = request.headers.clone();
-        let mut response = if method == Method::OPTIONS {
+        let response = if method == Method::OPTIONS {
+            // A preflight sets its own CORS headers, or none.
             browser::preflight(&request.headers, origins)
         } else {
-            self.dispatch(request).await
+            let mut response = self.dispatch(request).await;
+            browser::add_cors_headers(&request_headers, response.headers_mut(), origins);
+            response
         };
-        browser::add_cors_headers(&request_headers, response.headers_mut(), origins);
         tracing::info!(
             %method,
             path = %path,

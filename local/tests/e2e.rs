@@ -21,9 +21,14 @@ impl Drop for Running {
 }
 
 fn start_server() -> (Running, String) {
+    start_server_with(&[])
+}
+
+fn start_server_with(extra_env: &[(&str, &str)]) -> (Running, String) {
     let port = free_port();
     let suffix = uuid::Uuid::new_v4().simple().to_string();
     let child = Command::new(env!("CARGO_BIN_EXE_tokengate-local"))
+        .envs(extra_env.iter().copied())
         .env("PORT", port.to_string())
         .env("TABLE_NAME", format!("e2e-{suffix}"))
         .env("TODOS_TABLE_NAME", format!("e2e-todos-{suffix}"))
@@ -56,6 +61,30 @@ impl Http {
             base,
             client: Client::builder(TokioExecutor::new()).build_http(),
         }
+    }
+
+    /// One request, its answer as it came.
+    async fn send(
+        &self,
+        method: &str,
+        path: &str,
+        headers: &[(&str, &str)],
+    ) -> (u16, hyper::HeaderMap, String) {
+        let mut request = hyper::Request::builder()
+            .method(method)
+            .uri(format!("{}{path}", self.base));
+        for (k, v) in headers {
+            request = request.header(*k, *v);
+        }
+        let response = self
+            .client
+            .request(request.body(Full::new(Bytes::new())).unwrap())
+            .await
+            .expect("HTTP response");
+        let (parts, body) = response.into_parts();
+        let bytes = body.collect().await.unwrap().to_bytes();
+        let text = String::from_utf8_lossy(&bytes).into_owned();
+        (parts.status.as_u16(), parts.headers, text)
     }
 
     async fn call(
@@ -469,4 +498,76 @@ async fn sigterm_to_make_dev_leaves_no_dynamodb_local_behind() {
         std::net::TcpStream::connect(("127.0.0.1", port)).is_err(),
         "server left running"
     );
+}
+
+/// A CORS preflight for `method` on a protected route: answered before any
+/// authorizer runs.
+async fn preflight(http: &Http, origin: &str, method: &str) -> (u16, hyper::HeaderMap, String) {
+    let headers = [
+        ("origin", origin),
+        ("access-control-request-method", method),
+        (
+            "access-control-request-headers",
+            "authorization,tokengate-transport",
+        ),
+    ];
+    http.send("OPTIONS", "/api/todos", &headers).await
+}
+
+/// What a browser sees of the local gateway: CORS as an HTTP API with a
+/// `CorsConfiguration` answers it, and the account page at `/`.
+#[tokio::test]
+async fn browsers_get_cors_for_allowed_origins_and_the_account_page() {
+    const APP: &str = "https://app.example.com";
+    let web_root = concat!(env!("CARGO_MANIFEST_DIR"), "/../web");
+    let (_server, base) = start_server_with(&[
+        ("CORS_ALLOWED_ORIGINS", &format!("http://127.0.0.1:1,{APP}")),
+        ("WEB_ROOT", web_root),
+    ]);
+    let http = Http::new(base);
+    let (status, headers, _) = preflight(&http, APP, "POST").await;
+    assert_eq!(status, 204);
+    assert_eq!(headers["access-control-allow-origin"], APP);
+    assert_eq!(headers["access-control-allow-credentials"], "true");
+    assert_eq!(headers["access-control-allow-methods"], "GET, POST, DELETE");
+    let allowed = headers["access-control-allow-headers"].to_str().unwrap();
+    assert!(allowed.contains("tokengate-transport") && allowed.contains("authorization"));
+    for (origin, method) in [("https://evil.example.com", "POST"), (APP, "PUT")] {
+        let (status, headers, _) = preflight(&http, origin, method).await;
+        assert_eq!(status, 204);
+        assert!(
+            !headers.contains_key("access-control-allow-origin"),
+            "{origin} {method}"
+        );
+    }
+
+    // Answers carry the CORS headers for an allowed origin only, errors
+    // and the gateway's own 401 included.
+    for path in ["/api/auth/validate", "/api/todos"] {
+        let (status, headers, _) = http.send("GET", path, &[("origin", APP)]).await;
+        assert_eq!(status, 401, "{path}");
+        assert_eq!(headers["access-control-allow-origin"], APP, "{path}");
+        assert_eq!(
+            headers["access-control-expose-headers"],
+            "retry-after, www-authenticate"
+        );
+        let (_, headers, _) = http
+            .send("GET", path, &[("origin", "https://evil.example.com")])
+            .await;
+        assert!(!headers.contains_key("access-control-allow-origin"));
+    }
+
+    let (status, headers, page) = http.send("GET", "/", &[]).await;
+    assert_eq!(status, 200);
+    assert_eq!(headers["content-type"], "text/html; charset=utf-8");
+    assert!(headers["content-security-policy"]
+        .to_str()
+        .unwrap()
+        .contains("script-src 'self'"));
+    assert!(page.contains("tokengate"), "{page}");
+    let (status, headers, _) = http.send("GET", "/tokengate.js", &[]).await;
+    assert_eq!(status, 200);
+    assert_eq!(headers["content-type"], "text/javascript; charset=utf-8");
+    let (status, _, body) = http.send("GET", "/no-such-page.html", &[]).await;
+    assert_eq!(status, 404, "{body}");
 }

@@ -78,7 +78,10 @@ fn the_preflight_is_documented_on_every_path() {
         );
         let responses = preflight["responses"].as_mapping().unwrap();
         assert_eq!(
-            responses.keys().map(|k| k.as_str().unwrap()).collect::<Vec<_>>(),
+            responses
+                .keys()
+                .map(|k| k.as_str().unwrap())
+                .collect::<Vec<_>>(),
             ["204"],
             "OPTIONS {path}"
         );
