@@ -25,6 +25,7 @@ mkdir -p target/schemathesis
 HOST=127.0.0.1 PORT=$port JWT_ISSUER="http://127.0.0.1:$port" TABLE_NAME="contract-$suffix" TODOS_TABLE_NAME="contract-todos-$suffix" \
   JWT_SECRET="contract-$(python3 -c 'import secrets; print(secrets.token_urlsafe(32))')" \
   LOGIN_MAX_FAILURES=1000000 LOGIN_MAX_FAILURES_PER_IP=1000000 REGISTER_MAX_PER_IP=1000000 RUST_LOG=warn \
+  CORS_ALLOWED_ORIGINS=http://contract.test \
   "$bin" >target/schemathesis/server.log 2>&1 &
 server=$!
 trap 'kill "$server" 2>/dev/null || true; wait "$server" 2>/dev/null || true' EXIT
@@ -37,7 +38,7 @@ done
 # From target/schemathesis so hypothesis' caches stay out of the tree.
 root=$PWD
 cd target/schemathesis
-SCHEMATHESIS_HOOKS="$root/tests/contract/hooks.py" TOKENGATE_URL="http://127.0.0.1:$port" \
+SCHEMATHESIS_HOOKS="$root/tests/contract/hooks.py" TOKENGATE_URL="http://127.0.0.1:$port" TOKENGATE_ORIGIN=http://contract.test \
   timeout 600 "$root/$venv/bin/schemathesis" run "$root/openapi.yaml" \
   --url "http://127.0.0.1:$port" \
   --checks all \

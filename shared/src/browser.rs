@@ -125,8 +125,11 @@ pub enum Transport {
 pub enum CookieUse {
     /// Sets it (login, password change): a cookie that comes along is ignored.
     Sets,
-    /// Is authenticated or ended by it (refresh, logout): a request that
-    /// carries it must be a cookie-mode one.
+    /// Clears it (logout, logout-all), authenticated by the access token,
+    /// which no cross-site page can send: a cookie that comes along is ignored.
+    Clears,
+    /// Is authenticated by it (refresh): a request that carries it must be a
+    /// cookie-mode one.
     Reads,
 }
 
@@ -403,10 +406,12 @@ mod tests {
             refused(transport(&form_post, &list, CookieUse::Reads)),
             CrossSite::CookieWithoutTransport
         );
-        assert_eq!(
-            transport(&form_post, &list, CookieUse::Sets).unwrap(),
-            Transport::Header
-        );
+        for ignores in [CookieUse::Sets, CookieUse::Clears] {
+            assert_eq!(
+                transport(&form_post, &list, ignores).unwrap(),
+                Transport::Header
+            );
+        }
         let explicit = headers(&[
             (TRANSPORT_HEADER, "header"),
             ("cookie", "__Secure-tokengate-refresh=x"),

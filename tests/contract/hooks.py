@@ -10,9 +10,9 @@ a password change, a refresh reuse) cannot spoil later ones:
   * Refresh-Token: Bearer <refresh>  for refresh (not on negative cases, because the
     server ignores the body whenever that header is present, so a negative body
     would be accepted with 200)
-Cookie mode (`Tokengate-Transport: cookie`) is never reached: only the preflights
-document `Origin`, so a cookie-mode case has none and gets the documented
-403 csrf_rejected.
+Cookie mode (`Tokengate-Transport: cookie`): a browser always sends `Origin`, so
+every such case gets the allowed one (TOKENGATE_ORIGIN, which the script puts in
+the server's CORS_ALLOWED_ORIGINS) and reaches the cookie-mode handling.
 The user is registered once (per process) with a random id; if its login gets 429
 (per-account failure counter filled by wrong `currentPassword` attempts) a new user
 is registered and used from then on. A 429 for the *source address* cannot be
@@ -115,3 +115,14 @@ class TokengateSession:
             case.headers["Refresh-Token"] = f"Bearer {data['refreshToken']}"
         else:
             case.headers["Authorization"] = f"Bearer {data['accessToken']}"
+
+
+@schemathesis.hook
+def before_call(ctx, case, **kwargs):
+    """Cookie-mode cases come from the allowed origin, as a browser's would."""
+    headers = case.headers or {}
+    transport = next((v for k, v in headers.items() if k.lower() == "tokengate-transport"), None)
+    origin = os.environ.get("TOKENGATE_ORIGIN")
+    if origin and isinstance(transport, str) and transport.strip().lower() == "cookie":
+        headers["Origin"] = origin
+        case.headers = headers

@@ -8,14 +8,18 @@ use tokengate::http::{bearer_token, message_response};
 use tokengate::{ApiError, AuthService};
 
 pub async fn handle(request: Request, service: &AuthService) -> Response<Body> {
-    let transport = transport(
-        request.headers(),
-        &service.config().allowed_origins,
-        CookieUse::Reads,
-    );
-    let response = match transport {
-        Ok(transport) => {
-            let result = logout(&request, service).await;
+    // The access token first: without one there is nothing to end, whatever
+    // the transport (and no cross-site page can send one).
+    let checked = bearer_token(request.headers(), "authorization").and_then(|token| {
+        let origins = &service.config().allowed_origins;
+        Ok((
+            token,
+            transport(request.headers(), origins, CookieUse::Clears)?,
+        ))
+    });
+    let response = match checked {
+        Ok((token, transport)) => {
+            let result = logout(&request, token, service).await;
             let ended = result.is_ok();
             finish(transport, tokengate::http::respond(result), ended)
         }
@@ -26,6 +30,7 @@ pub async fn handle(request: Request, service: &AuthService) -> Response<Body> {
 
 async fn logout(
     request: &Request,
+    token: &str,
     service: &AuthService,
 ) -> Result<http::Response<String>, ApiError> {
     let everywhere = match request.uri().path().trim_end_matches('/') {
@@ -33,7 +38,6 @@ async fn logout(
         p if p.ends_with("/logout") => false,
         _ => return Err(ApiError::NotFound),
     };
-    let token = bearer_token(request.headers(), "authorization")?;
     if everywhere {
         service.logout_all(token).await?;
         Ok(message_response("logged out of every session"))

@@ -27,12 +27,12 @@ async fn change_password(
     request: &Request,
     service: &AuthService,
 ) -> Result<http::Response<String>, ApiError> {
+    let token = bearer_token(request.headers(), "authorization")?;
     let transport = transport(
         request.headers(),
         &service.config().allowed_origins,
         CookieUse::Sets,
     )?;
-    let token = bearer_token(request.headers(), "authorization")?;
     let body: PasswordChange = parse_body(request.body())?;
     let pair = service
         .change_password(token, &body.current_password, body.new_password)
