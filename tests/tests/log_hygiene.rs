@@ -31,6 +31,7 @@ impl<'a> MakeWriter<'a> for Captured {
 }
 
 const NEW_PASSWORD: &str = "another secret passphrase";
+const COOKIE_ORIGIN: &str = "https://app.example.com";
 const WRONG_PASSWORD: &str = "not-the-password-at-all";
 
 #[tokio::test]
@@ -45,7 +46,11 @@ async fn no_secret_reaches_the_logs() {
         .with_writer(captured.clone())
         .init();
 
-    let app = TestApp::with_env(&[("LOGIN_MAX_FAILURES", "2")]).await;
+    let app = TestApp::with_env(&[
+        ("LOGIN_MAX_FAILURES", "2"),
+        ("CORS_ALLOWED_ORIGINS", COOKIE_ORIGIN),
+    ])
+    .await;
     app.register("alice").await;
     app.register("mallory").await;
     let mut hashes = Vec::new();
@@ -72,6 +77,8 @@ async fn no_secret_reaches_the_logs() {
         other_access.clone(),
         other_refresh.clone(),
     ];
+
+    secrets.extend(cookie_mode_flow(&app).await);
 
     assert_eq!(app.validate(&access).await.status(), 200);
     let rotated = body_json(&app.refresh(&refresh).await);
@@ -169,6 +176,10 @@ async fn no_secret_reaches_the_logs() {
     assert!(logs.contains("invalid_credentials"), "the flow was logged");
     assert!(logs.contains("refresh rotated"));
     assert!(logs.contains("request failed") && logs.contains("service_unavailable"));
+    assert!(
+        logs.contains("csrf_rejected"),
+        "the forged refresh was logged"
+    );
     for secret in &secrets {
         assert!(
             !logs.contains(secret.as_str()),
@@ -184,4 +195,49 @@ async fn no_secret_reaches_the_logs() {
             );
         }
     }
+}
+
+/// A cookie-mode login, a forged refresh (the cookie without the transport
+/// header) and a real one: the tokens that went through cookies.
+async fn cookie_mode_flow(app: &TestApp) -> Vec<String> {
+    let cookie_mode = [("tokengate-transport", "cookie"), ("origin", COOKIE_ORIGIN)];
+    let body = json!({"id": "alice", "password": PASSWORD}).to_string();
+    let login = login_fn::handle(
+        event("POST", "/api/auth/login", &cookie_mode, Some(&body)),
+        &app.service,
+    )
+    .await;
+    assert_eq!(login.status(), 200);
+    let cookie_of = |response: &lambda_http::Response<lambda_http::Body>| {
+        let set_cookie = response.headers()["set-cookie"].to_str().unwrap();
+        set_cookie.split(';').next().unwrap().to_string()
+    };
+    let cookie = cookie_of(&login);
+    let forged = refresh_fn::handle(
+        event("POST", "/api/auth/refresh", &[("cookie", &cookie)], None),
+        &app.service,
+    )
+    .await;
+    assert_eq!(forged.status(), 403);
+    let mut headers = cookie_mode.to_vec();
+    headers.push(("cookie", &cookie));
+    let refreshed = refresh_fn::handle(
+        event("POST", "/api/auth/refresh", &headers, None),
+        &app.service,
+    )
+    .await;
+    assert_eq!(refreshed.status(), 200);
+    let token = |cookie: String| cookie.split_once('=').unwrap().1.to_string();
+    vec![
+        body_json(&login)["accessToken"]
+            .as_str()
+            .unwrap()
+            .to_string(),
+        body_json(&refreshed)["accessToken"]
+            .as_str()
+            .unwrap()
+            .to_string(),
+        token(cookie_of(&refreshed)),
+        token(cookie),
+    ]
 }
