@@ -52,9 +52,6 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let address: SocketAddr = format!("{host}:{port}").parse()?;
     let listener = tokio::net::TcpListener::bind(address).await?;
     let url = format!("http://{}", listener.local_addr()?);
-    if std::env::var_os("WEB_ROOT").is_some() {
-        println!("\nThe account page: {url}/ (sign up, sign in, your devices)");
-    }
     println!(
         "\ntokengate is listening on {url}\n\n\
          Try it:\n  \
@@ -68,7 +65,13 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .await
         .map_err(|e| format!("configuration: {e}"))?;
     // `make dev` serves the account page from web/.
-    let site = std::env::var("WEB_ROOT").ok().map(StaticSite::new);
+    let web_root = std::env::var("WEB_ROOT")
+        .ok()
+        .filter(|root| !root.trim().is_empty());
+    if web_root.is_some() {
+        println!("The account page: {url}/ (sign up, sign in, your devices)\n");
+    }
+    let site = web_root.map(StaticSite::new);
     serve(
         Gateway::new(auth, todos, discovery, site),
         listener,

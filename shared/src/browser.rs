@@ -19,7 +19,9 @@ use http::{Response, StatusCode};
 use serde::Serialize;
 
 use crate::env::{ConfigError, Env};
+use crate::error::AuthError;
 use crate::http::{json_response, ApiError};
+use crate::rules::Rejection;
 use crate::service::TokenPair;
 
 /// The request header that selects the refresh token's transport.
@@ -171,23 +173,36 @@ pub fn transport(
         }
         Some(Transport::Cookie) => Err(ApiError::CrossSite(CrossSite::NoOrigin)),
         Some(Transport::Header) => Ok(Transport::Header),
-        None if cookie_use == CookieUse::Reads && refresh_cookie(headers).is_some() => {
+        None if cookie_use == CookieUse::Reads && has_refresh_cookie(headers) => {
             Err(ApiError::CrossSite(CrossSite::CookieWithoutTransport))
         }
         None => Ok(Transport::Header),
     }
 }
 
-/// The refresh cookie's value, from any `Cookie` header.
-pub fn refresh_cookie(headers: &HeaderMap) -> Option<String> {
-    headers
+/// The refresh cookie's value, from any `Cookie` header. The server sets
+/// one cookie of that name, for one host and path: a second one was planted
+/// (a sibling subdomain can set one for the parent domain, with a longer path
+/// so that it comes first) and neither is trusted.
+pub fn refresh_cookie(headers: &HeaderMap) -> Result<Option<String>, ApiError> {
+    let mut values = headers
         .get_all(COOKIE)
         .iter()
         .filter_map(|value| value.to_str().ok())
         .flat_map(Cookie::split_parse)
         .filter_map(Result::ok)
-        .find(|c| c.name() == REFRESH_COOKIE && !c.value().is_empty())
-        .map(|c| c.value().to_string())
+        .filter(|c| c.name() == REFRESH_COOKIE && !c.value().is_empty())
+        .map(|c| c.value().to_string());
+    let first = values.next();
+    if values.next().is_some() {
+        let why = Rejection::Token("more than one refresh cookie");
+        return Err(AuthError::invalid_token(why).into());
+    }
+    Ok(first)
+}
+
+fn has_refresh_cookie(headers: &HeaderMap) -> bool {
+    !matches!(refresh_cookie(headers), Ok(None))
 }
 
 /// The token pair as cookie mode answers it: the refresh token goes in the
@@ -438,12 +453,26 @@ mod tests {
             ("cookie", "a=1"),
             ("cookie", "b=2; __Secure-tokengate-refresh=the.token.value"),
         ]);
-        assert_eq!(refresh_cookie(&h).as_deref(), Some("the.token.value"));
-        let cleared = headers(&[("cookie", "__Secure-tokengate-refresh=")]);
-        assert_eq!(refresh_cookie(&cleared), None);
         assert_eq!(
-            refresh_cookie(&headers(&[("cookie", "tokengate-refresh=x")])),
-            None
+            refresh_cookie(&h).unwrap().as_deref(),
+            Some("the.token.value")
+        );
+        let cleared = headers(&[("cookie", "__Secure-tokengate-refresh=")]);
+        assert_eq!(refresh_cookie(&cleared).unwrap(), None);
+        let other = headers(&[("cookie", "tokengate-refresh=x")]);
+        assert_eq!(refresh_cookie(&other).unwrap(), None);
+        let planted = headers(&[(
+            "cookie",
+            "__Secure-tokengate-refresh=planted; __Secure-tokengate-refresh=real",
+        )]);
+        assert_eq!(
+            refresh_cookie(&planted).unwrap_err().code(),
+            "invalid_token"
+        );
+        // Still cookies that need the transport header.
+        assert_eq!(
+            refused(transport(&planted, &origins(), CookieUse::Reads)),
+            CrossSite::CookieWithoutTransport
         );
     }
 

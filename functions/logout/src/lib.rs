@@ -3,46 +3,59 @@
 //! access token; in cookie mode they also clear the refresh cookie.
 
 use lambda_http::{Body, Request, Response};
-use tokengate::browser::{finish, transport, CookieUse};
-use tokengate::http::{bearer_token, message_response};
+use tokengate::browser::{finish, transport, CookieUse, Transport};
+use tokengate::http::{bearer_token, error_response, message_response, respond};
 use tokengate::{ApiError, AuthService};
 
 pub async fn handle(request: Request, service: &AuthService) -> Response<Body> {
-    // The access token first: without one there is nothing to end, whatever
-    // the transport (and no cross-site page can send one).
-    let checked = bearer_token(request.headers(), "authorization").and_then(|token| {
-        let origins = &service.config().allowed_origins;
-        Ok((
-            token,
-            transport(request.headers(), origins, CookieUse::Clears)?,
-        ))
-    });
-    let response = match checked {
-        Ok((token, transport)) => {
-            let result = logout(&request, token, service).await;
+    let response = match checked(&request, service) {
+        Ok((scope, token, transport)) => {
+            let result = logout(scope, token, service).await;
             let ended = result.is_ok();
-            finish(transport, tokengate::http::respond(result), ended)
+            finish(transport, respond(result), ended)
         }
-        Err(refused) => tokengate::http::error_response(&refused),
+        Err(refused) => error_response(&refused),
     };
     response.map(Body::from)
 }
 
+#[derive(Clone, Copy)]
+enum Scope {
+    ThisDevice,
+    Everywhere,
+}
+
+/// The route, then the access token, then the transport: without a token
+/// there is nothing to end, whatever the transport (and no cross-site page
+/// can send one).
+fn checked<'r>(
+    request: &'r Request,
+    service: &AuthService,
+) -> Result<(Scope, &'r str, Transport), ApiError> {
+    let scope = match request.uri().path().trim_end_matches('/') {
+        p if p.ends_with("/logout-all") => Scope::Everywhere,
+        p if p.ends_with("/logout") => Scope::ThisDevice,
+        _ => return Err(ApiError::NotFound),
+    };
+    let token = bearer_token(request.headers(), "authorization")?;
+    let origins = &service.config().allowed_origins;
+    let transport = transport(request.headers(), origins, CookieUse::Clears)?;
+    Ok((scope, token, transport))
+}
+
 async fn logout(
-    request: &Request,
+    scope: Scope,
     token: &str,
     service: &AuthService,
 ) -> Result<http::Response<String>, ApiError> {
-    let everywhere = match request.uri().path().trim_end_matches('/') {
-        p if p.ends_with("/logout-all") => true,
-        p if p.ends_with("/logout") => false,
-        _ => return Err(ApiError::NotFound),
-    };
-    if everywhere {
-        service.logout_all(token).await?;
-        Ok(message_response("logged out of every session"))
-    } else {
-        service.logout(token).await?;
-        Ok(message_response("logged out"))
+    match scope {
+        Scope::Everywhere => {
+            service.logout_all(token).await?;
+            Ok(message_response("logged out of every session"))
+        }
+        Scope::ThisDevice => {
+            service.logout(token).await?;
+            Ok(message_response("logged out"))
+        }
     }
 }

@@ -45,7 +45,7 @@ async fn refresh(
     transport: Transport,
 ) -> Result<http::Response<String>, ApiError> {
     let token = match transport {
-        Transport::Cookie => refresh_cookie(request.headers()).ok_or(ApiError::MissingToken)?,
+        Transport::Cookie => refresh_cookie(request.headers())?.ok_or(ApiError::MissingToken)?,
         Transport::Header => refresh_token(request)?,
     };
     let pair = service.refresh(&token, &client_info(request)).await?;

@@ -290,3 +290,22 @@ async fn password_change_in_cookie_mode_sets_a_new_cookie() {
     let response = refresh(&app, &cookie_mode(APP_ORIGIN, &[("cookie", &cookie)])).await;
     assert_eq!(response.status(), 200, "{}", body_text(&response));
 }
+
+/// A sibling subdomain can plant a second cookie of the name for the parent
+/// domain (sent first, with a longer path): neither is used.
+#[tokio::test]
+async fn a_planted_second_refresh_cookie_is_refused() {
+    let app = app().await;
+    let (_, real) = cookie_login(&app).await;
+    let (_, planted) = cookie_login(&app).await;
+    let both = format!("{COOKIE}={planted}; {COOKIE}={real}");
+    let response = refresh(&app, &cookie_mode(APP_ORIGIN, &[("cookie", &both)])).await;
+    assert_error(&response, 401, "invalid_token");
+    assert_clears_cookie(&response);
+    // Neither session was touched: each cookie alone still refreshes.
+    for token in [real, planted] {
+        let one = format!("{COOKIE}={token}");
+        let response = refresh(&app, &cookie_mode(APP_ORIGIN, &[("cookie", &one)])).await;
+        assert_eq!(response.status(), 200, "{}", body_text(&response));
+    }
+}
