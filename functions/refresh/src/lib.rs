@@ -10,7 +10,7 @@
 use lambda_http::{Body, Request, Response};
 use serde::Deserialize;
 use tokengate::browser::{finish, refresh_cookie, token_response, transport, CookieUse, Transport};
-use tokengate::http::{bearer_token, parse_body, REFRESH_TOKEN_HEADER};
+use tokengate::http::{bearer_token, error_response, parse_body, respond, REFRESH_TOKEN_HEADER};
 use tokengate::lambda::client_info;
 use tokengate::{ApiError, AuthService};
 
@@ -24,31 +24,36 @@ struct RefreshRequest {
 }
 
 pub async fn handle(request: Request, service: &AuthService) -> Response<Body> {
-    let transport = transport(
-        request.headers(),
-        &service.config().allowed_origins,
-        CookieUse::Reads,
-    );
-    let response = match transport {
-        Ok(transport) => {
-            let result = refresh(&request, service, transport).await;
-            finish(transport, tokengate::http::respond(result), false)
+    let response = match checked(&request, service) {
+        Ok((token, transport)) => {
+            let result = refresh(&request, service, &token, transport).await;
+            finish(transport, respond(result), false)
         }
-        Err(refused) => tokengate::http::error_response(&refused),
+        // Refused before any token was used: nothing to clear (and a second,
+        // planted cookie could not be cleared from here anyway).
+        Err(refused) => error_response(&refused),
     };
     response.map(Body::from)
+}
+
+/// The transport (the CSRF defence first), then the refresh token it carries.
+fn checked(request: &Request, service: &AuthService) -> Result<(String, Transport), ApiError> {
+    let origins = &service.config().allowed_origins;
+    let transport = transport(request.headers(), origins, CookieUse::Reads)?;
+    let token = match transport {
+        Transport::Cookie => refresh_cookie(request.headers())?.ok_or(ApiError::MissingToken)?,
+        Transport::Header => refresh_token(request)?,
+    };
+    Ok((token, transport))
 }
 
 async fn refresh(
     request: &Request,
     service: &AuthService,
+    token: &str,
     transport: Transport,
 ) -> Result<http::Response<String>, ApiError> {
-    let token = match transport {
-        Transport::Cookie => refresh_cookie(request.headers())?.ok_or(ApiError::MissingToken)?,
-        Transport::Header => refresh_token(request)?,
-    };
-    let pair = service.refresh(&token, &client_info(request)).await?;
+    let pair = service.refresh(token, &client_info(request)).await?;
     Ok(token_response(&pair, transport))
 }
 

@@ -167,10 +167,10 @@ async fn refresh_in_cookie_mode_rotates_the_cookie_in_one_round_trip() {
     assert_error(&replay, 401, "invalid_token");
     assert_clears_cookie(&replay);
 
-    // No cookie at all in cookie mode: 401, and the (absent) cookie cleared.
+    // No cookie at all in cookie mode: 401, nothing to clear.
     let none = refresh(&app, &cookie_mode(APP_ORIGIN, &[])).await;
     assert_error(&none, 401, "missing_token");
-    assert_clears_cookie(&none);
+    assert!(set_cookies(&none).is_empty());
     // A Refresh-Token header does not count in cookie mode.
     let header = format!("Bearer {second}");
     let response = refresh(
@@ -301,7 +301,9 @@ async fn a_planted_second_refresh_cookie_is_refused() {
     let both = format!("{COOKIE}={planted}; {COOKIE}={real}");
     let response = refresh(&app, &cookie_mode(APP_ORIGIN, &[("cookie", &both)])).await;
     assert_error(&response, 401, "invalid_token");
-    assert_clears_cookie(&response);
+    // Clearing would remove only the real one and leave the planted one to
+    // sign the browser in to the other account.
+    assert!(set_cookies(&response).is_empty());
     // Neither session was touched: each cookie alone still refreshes.
     for token in [real, planted] {
         let one = format!("{COOKIE}={token}");
