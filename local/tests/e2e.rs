@@ -69,6 +69,7 @@ impl Http {
         method: &str,
         path: &str,
         headers: &[(&str, &str)],
+        body: Option<&str>,
     ) -> (u16, hyper::HeaderMap, String) {
         let mut request = hyper::Request::builder()
             .method(method)
@@ -78,7 +79,11 @@ impl Http {
         }
         let response = self
             .client
-            .request(request.body(Full::new(Bytes::new())).unwrap())
+            .request(
+                request
+                    .body(Full::new(Bytes::from(body.unwrap_or_default().to_string())))
+                    .unwrap(),
+            )
             .await
             .expect("HTTP response");
         let (parts, body) = response.into_parts();
@@ -511,7 +516,7 @@ async fn preflight(http: &Http, origin: &str, method: &str) -> (u16, hyper::Head
             "authorization,tokengate-transport",
         ),
     ];
-    http.send("OPTIONS", "/api/todos", &headers).await
+    http.send("OPTIONS", "/api/todos", &headers, None).await
 }
 
 /// What a browser sees of the local gateway: CORS as an HTTP API with a
@@ -544,7 +549,7 @@ async fn browsers_get_cors_for_allowed_origins_and_the_account_page() {
     // Answers carry the CORS headers for an allowed origin only, errors
     // and the gateway's own 401 included.
     for path in ["/api/auth/validate", "/api/todos"] {
-        let (status, headers, _) = http.send("GET", path, &[("origin", APP)]).await;
+        let (status, headers, _) = http.send("GET", path, &[("origin", APP)], None).await;
         assert_eq!(status, 401, "{path}");
         assert_eq!(headers["access-control-allow-origin"], APP, "{path}");
         assert_eq!(
@@ -552,12 +557,62 @@ async fn browsers_get_cors_for_allowed_origins_and_the_account_page() {
             "retry-after, www-authenticate"
         );
         let (_, headers, _) = http
-            .send("GET", path, &[("origin", "https://evil.example.com")])
+            .send("GET", path, &[("origin", "https://evil.example.com")], None)
             .await;
         assert!(!headers.contains_key("access-control-allow-origin"));
     }
 
-    let (status, headers, page) = http.send("GET", "/", &[]).await;
+    // Cookie mode through the gateway: the cookies go in payload 2.0's
+    // `cookies` (joined back into one `Cookie` header by lambda_http), the
+    // new one comes back as `Set-Cookie`.
+    let password = "correct horse battery";
+    let (status, _) = http
+        .call(
+            "POST",
+            "/api/auth/register",
+            &[],
+            Some(json!({"id": "carol", "password": password, "name": "Carol"})),
+        )
+        .await;
+    assert_eq!(status, 201);
+    let cookie_mode = [("origin", APP), ("tokengate-transport", "cookie")];
+    let login = json!({"id": "carol", "password": password}).to_string();
+    let (status, headers, body) = http
+        .send("POST", "/api/auth/login", &cookie_mode, Some(&login))
+        .await;
+    assert_eq!(status, 200, "{body}");
+    assert!(!body.contains("refreshToken"), "{body}");
+    let cookie_of = |headers: &hyper::HeaderMap| {
+        let set_cookie = headers["set-cookie"].to_str().unwrap();
+        set_cookie.split(';').next().unwrap().to_string()
+    };
+    let first = cookie_of(&headers);
+    let with_cookies = |cookies: &[&'static str], refresh: &str| {
+        let mut headers: Vec<(&str, String)> = cookie_mode
+            .iter()
+            .map(|(k, v)| (*k, v.to_string()))
+            .collect();
+        headers.extend(cookies.iter().map(|c| ("cookie", c.to_string())));
+        headers.push(("cookie", refresh.to_string()));
+        headers
+    };
+    let headers = with_cookies(&["theme=dark"], &first);
+    let borrowed: Vec<(&str, &str)> = headers.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let (status, headers, body) = http
+        .send("POST", "/api/auth/refresh", &borrowed, None)
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let second = cookie_of(&headers);
+    assert_ne!(first, second);
+    // The old and the new one together: two cookies of that name, refused.
+    let headers = with_cookies(&[], &format!("{first}; {second}"));
+    let borrowed: Vec<(&str, &str)> = headers.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let (status, _, body) = http
+        .send("POST", "/api/auth/refresh", &borrowed, None)
+        .await;
+    assert_eq!(status, 401, "{body}");
+
+    let (status, headers, page) = http.send("GET", "/", &[], None).await;
     assert_eq!(status, 200);
     assert_eq!(headers["content-type"], "text/html; charset=utf-8");
     assert!(headers["content-security-policy"]
@@ -565,9 +620,9 @@ async fn browsers_get_cors_for_allowed_origins_and_the_account_page() {
         .unwrap()
         .contains("script-src 'self'"));
     assert!(page.contains("tokengate"), "{page}");
-    let (status, headers, _) = http.send("GET", "/tokengate.js", &[]).await;
+    let (status, headers, _) = http.send("GET", "/tokengate.js", &[], None).await;
     assert_eq!(status, 200);
     assert_eq!(headers["content-type"], "text/javascript; charset=utf-8");
-    let (status, _, body) = http.send("GET", "/no-such-page.html", &[]).await;
+    let (status, _, body) = http.send("GET", "/no-such-page.html", &[], None).await;
     assert_eq!(status, 404, "{body}");
 }

@@ -239,14 +239,16 @@ pub fn token_response(pair: &TokenPair, transport: Transport) -> Response<String
     }
 }
 
-/// In cookie mode, ends the cookie with a response that ends the session
-/// (logout) or finds it dead (401): a dead refresh token is of no use to keep.
+/// In cookie mode, clears the cookie with `response` when `clear`: after a
+/// logout, or when the refresh token it held was refused. (Not on any 401: a
+/// logout refused for an expired access token leaves a live session, and its
+/// cookie is still the way to end it.)
 pub fn finish(
     transport: Transport,
     mut response: Response<String>,
-    ends: bool,
+    clear: bool,
 ) -> Response<String> {
-    if transport == Transport::Cookie && (ends || response.status() == StatusCode::UNAUTHORIZED) {
+    if transport == Transport::Cookie && clear {
         set_cookie(&mut response, refresh_cookie_header("", 0));
     }
     response
@@ -273,7 +275,7 @@ fn set_cookie(response: &mut Response<String>, cookie: Cookie<'_>) {
 /// What the HTTP API's `CorsConfiguration` adds to every response on AWS,
 /// for a request from an allowed origin; nothing for any other.
 pub fn add_cors_headers(request: &HeaderMap, response: &mut HeaderMap, origins: &AllowedOrigins) {
-    response.append(VARY, HeaderValue::from_static("origin"));
+    response.insert(VARY, HeaderValue::from_static("origin"));
     let Some(origin) = origins.matching(request) else {
         return;
     };
@@ -294,8 +296,9 @@ pub fn preflight(request: &HeaderMap, origins: &AllowedOrigins) -> Response<Stri
         .get(ACCESS_CONTROL_REQUEST_METHOD)
         .and_then(|m| m.to_str().ok())
         .is_some_and(|m| CORS_ALLOWED_METHODS.contains(&m));
+    let headers = response.headers_mut();
+    headers.insert(VARY, HeaderValue::from_static("origin"));
     if method_allowed {
-        let headers = response.headers_mut();
         add_cors_headers(request, headers, origins);
         if headers.contains_key(ACCESS_CONTROL_ALLOW_ORIGIN) {
             headers.insert(ACCESS_CONTROL_ALLOW_METHODS, joined(CORS_ALLOWED_METHODS));
@@ -505,7 +508,7 @@ mod tests {
     }
 
     #[test]
-    fn finish_clears_the_cookie_on_an_end_or_a_401() {
+    fn finish_clears_the_cookie_when_told_in_cookie_mode_only() {
         let ok = || crate::http::message_response("logged out");
         let cleared = finish(Transport::Cookie, ok(), true);
         let cookie = cleared.headers()[SET_COOKIE].to_str().unwrap();
@@ -520,8 +523,9 @@ mod tests {
         assert!(!finish(Transport::Header, ok(), true)
             .headers()
             .contains_key(SET_COOKIE));
-        let dead = crate::http::error_response(&ApiError::MissingToken);
-        assert!(finish(Transport::Cookie, dead, false)
+        // A 401 alone is not a reason: the caller says when.
+        let refused = crate::http::error_response(&ApiError::MissingToken);
+        assert!(!finish(Transport::Cookie, refused, false)
             .headers()
             .contains_key(SET_COOKIE));
     }

@@ -12,7 +12,7 @@ use serde::Deserialize;
 use tokengate::browser::{finish, refresh_cookie, token_response, transport, CookieUse, Transport};
 use tokengate::http::{bearer_token, error_response, parse_body, respond, REFRESH_TOKEN_HEADER};
 use tokengate::lambda::client_info;
-use tokengate::{ApiError, AuthService};
+use tokengate::{ApiError, AuthError, AuthService};
 
 /// Either spelling; `refreshToken` wins when both are there.
 #[derive(Deserialize)]
@@ -27,7 +27,9 @@ pub async fn handle(request: Request, service: &AuthService) -> Response<Body> {
     let response = match checked(&request, service) {
         Ok((token, transport)) => {
             let result = refresh(&request, service, &token, transport).await;
-            finish(transport, respond(result), false)
+            // A refused refresh token is of no use to keep.
+            let dead = matches!(result, Err(ApiError::Auth(AuthError::InvalidToken { .. })));
+            finish(transport, respond(result), dead)
         }
         // Refused before any token was used: nothing to clear (and a second,
         // planted cookie could not be cleared from here anyway).
