@@ -139,6 +139,10 @@ def chrome_options(profile):
         "--no-first-run", "--disable-background-networking",
         "--disable-component-update", "--disable-sync",
         "--disable-dev-shm-usage", "--window-size=1100,900",
+        # Timers in a tab in the background run on time, so that two tabs
+        # can act at one instant (the two-tab refresh test).
+        "--disable-background-timer-throttling", "--disable-renderer-backgrounding",
+        "--disable-backgrounding-occluded-windows",
         f"--user-data-dir={profile}",
     ]:
         options.add_argument(flag)

@@ -66,6 +66,13 @@ def sign_in(driver, user_id, password=PASSWORD):
     submit(driver, "#signin-form")
 
 
+def signed_in(driver, page, user_id):
+    """Opens `page` and signs `user_id` in there."""
+    open_page(driver, page)
+    sign_in(driver, user_id)
+    wait_state(driver, "signed-in")
+
+
 def error_code(driver):
     return driver.find_element(By.ID, "error").get_attribute("data-code") or ""
 
@@ -156,9 +163,7 @@ def test_wrong_password_then_throttled_with_the_wait_time(api, device):
 def test_two_tabs_refresh_at_the_same_moment_and_both_stay_signed_in(api, device):
     browser = device()
     user_id = new_user(api)
-    open_page(browser, f"{api}/")
-    sign_in(browser, user_id)
-    wait_state(browser, "signed-in")
+    signed_in(browser, f"{api}/", user_id)
     first = browser.current_window_handle
     browser.switch_to.new_window("tab")
     open_page(browser, f"{api}/")
@@ -169,6 +174,10 @@ def test_two_tabs_refresh_at_the_same_moment_and_both_stay_signed_in(api, device
     # had both sent the same cookie, the second would be a replay and the
     # session would end. The tabs hold one Web Lock; the one that waited
     # takes the token the other broadcast.
+    before = 0
+    for handle in (first, second):
+        browser.switch_to.window(handle)
+        before += refresh_requests(browser)
     at = int(time.time() * 1000) + 1500
     for handle in (first, second):
         browser.switch_to.window(handle)
@@ -186,19 +195,30 @@ def test_two_tabs_refresh_at_the_same_moment_and_both_stay_signed_in(api, device
         browser.switch_to.window(handle)
         wait_for(browser, lambda d: d.execute_script("return window.refreshResult") is not None)
         assert browser.execute_script("return window.refreshResult") == "ok"
+    # One tab refreshed; the other took its token.
+    after = 0
+    for handle in (first, second):
+        browser.switch_to.window(handle)
+        after += refresh_requests(browser)
+    assert after - before == 1
     for handle in (first, second):
         browser.switch_to.window(handle)
         assert call(browser, "return (await tg.validate()).id") == user_id
         assert len(call(browser, "return await tg.sessions()")) == 1
     shot(browser, "03-two-tabs")
 
+    # Signing out in one tab signs the other out too.
+    browser.switch_to.window(first)
+    browser.find_element(By.ID, "signout").click()
+    wait_state(browser, "signed-out")
+    browser.switch_to.window(second)
+    wait_state(browser, "signed-out")
+
 
 def test_ten_parallel_calls_refresh_once(api, device):
     browser = device()
     user_id = new_user(api)
-    open_page(browser, f"{api}/")
-    sign_in(browser, user_id)
-    wait_state(browser, "signed-in")
+    signed_in(browser, f"{api}/", user_id)
     wait_devices(browser, 1)
     # Past the point where the client refreshes before expiry.
     time.sleep(ACCESS_TTL_SECS * 2 / 3 + 0.5)
@@ -218,9 +238,7 @@ def test_revoking_a_device_signs_it_out_on_its_next_call(api, device):
     user_id = new_user(api)
     laptop, phone = device(), device()
     for browser in (laptop, phone):
-        open_page(browser, f"{api}/")
-        sign_in(browser, user_id)
-        wait_state(browser, "signed-in")
+        signed_in(browser, f"{api}/", user_id)
     laptop.find_element(By.ID, "refresh-devices").click()
     listed = wait_devices(laptop, 2)
     (phone_session,) = [sid for sid, this in listed if not this]
@@ -245,9 +263,7 @@ def test_sign_out_here_and_everywhere(api, device):
     user_id = new_user(api)
     laptop, phone, tablet = device(), device(), device()
     for browser in (laptop, phone, tablet):
-        open_page(browser, f"{api}/")
-        sign_in(browser, user_id)
-        wait_state(browser, "signed-in")
+        signed_in(browser, f"{api}/", user_id)
 
     tablet.find_element(By.ID, "signout").click()
     wait_state(tablet, "signed-out")
@@ -268,9 +284,7 @@ def test_password_change_keeps_this_device_and_ends_the_others(api, device):
     user_id = new_user(api)
     laptop, phone = device(), device()
     for browser in (laptop, phone):
-        open_page(browser, f"{api}/")
-        sign_in(browser, user_id)
-        wait_state(browser, "signed-in")
+        signed_in(browser, f"{api}/", user_id)
     new_password = "a brand new passphrase"
     fill(laptop, {"#current-password": PASSWORD, "#new-password": new_password})
     submit(laptop, "#password-form")
@@ -286,9 +300,7 @@ def test_password_change_keeps_this_device_and_ends_the_others(api, device):
 def test_an_allowed_origin_of_the_same_site_works(api, origin_b, device):
     browser = device()
     user_id = new_user(api)
-    open_page(browser, f"{origin_b}/?api={api}")
-    sign_in(browser, user_id)
-    wait_state(browser, "signed-in")
+    signed_in(browser, f"{origin_b}/?api={api}", user_id)
     wait_devices(browser, 1)
     browser.refresh()
     wait_state(browser, "signed-in")
@@ -310,10 +322,11 @@ def test_an_origin_not_allowed_is_blocked_by_cors(api, origin_c, device):
 def test_a_cross_site_form_post_is_refused_and_changes_nothing(api, origin_c, device):
     browser = device()
     user_id = new_user(api)
-    open_page(browser, f"{api}/")
-    sign_in(browser, user_id)
-    wait_state(browser, "signed-in")
+    signed_in(browser, f"{api}/", user_id)
     (session, _), = wait_devices(browser, 1)
+    # Any refresh ends this access token's validity (it names the session's
+    # generation): if it still works at the end, nothing was refreshed.
+    access = browser.execute_script("return window.tokengate.accessToken")
 
     # The forging page is on the same site (127.0.0.1), so SameSite=Strict
     # lets the cookie through: the server's own check must refuse it.
@@ -332,6 +345,11 @@ def test_a_cross_site_form_post_is_refused_and_changes_nothing(api, origin_c, de
     browser.get(f"{origin_c}/forge.html?mode=fetch&target={api}/api/auth/refresh")
     wait_for(browser, lambda d: d.find_element(By.ID, "result").text == "sent")
 
+    request = urllib.request.Request(
+        f"{api}/api/auth/validate", headers={"authorization": f"Bearer {access}"}
+    )
+    with urllib.request.urlopen(request) as response:
+        assert json.loads(response.read())["id"] == user_id
     open_page(browser, f"{api}/")
     assert state(browser) == "signed-in"
     assert wait_devices(browser, 1) == [(session, True)]
