@@ -57,6 +57,9 @@ const SYSTEMS = [
   ['Linux', /Linux/],
 ];
 
+// Where `?api=` is honoured (see localApi); declared before pageOptions runs.
+const LOOPBACK = ['127.0.0.1', 'localhost', '[::1]'];
+
 const { options, connection } = pageOptions();
 const client = new Tokengate(options);
 // For browser tests and the console.
@@ -118,16 +121,16 @@ async function start() {
 
 /**
  * `?api=` for local development only: a link must not be able to point the
- * page (and the passwords typed into it) at somebody else's server. A
- * deployed page names its API in the tokengate-api meta.
+ * page (and the passwords typed into it) at somebody else's server, so both
+ * the page and the API must be on a loopback host; elsewhere it is ignored.
+ * A deployed page names its API in the tokengate-api meta.
  * @param {string | null} api
  * @returns {string | null}
  */
 function localApi(api) {
-  if (!api) return null;
+  if (!api || !LOOPBACK.includes(location.hostname)) return null;
   try {
-    const { hostname } = new URL(api);
-    return ['127.0.0.1', 'localhost', '[::1]'].includes(hostname) ? api : null;
+    return LOOPBACK.includes(new URL(api).hostname) ? api : null;
   } catch {
     return null;
   }

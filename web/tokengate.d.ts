@@ -9,7 +9,12 @@ export type Transport = 'cookie' | 'header';
  */
 export type SignOutReason = 'logout' | 'logout-all' | 'session-ended' | 'other-tab';
 
-/** Where header mode keeps the refresh token (`localStorage` fits). */
+/**
+ * Where header mode keeps the refresh token. Any storage a script can read
+ * (`localStorage`, `sessionStorage`) an injected script can read too: one XSS
+ * steals a refresh token that works for days, from anywhere. Browser apps on
+ * the API's site should use cookie mode, where script never sees it.
+ */
 export interface TokenStorage {
   getItem(key: string): string | null;
   setItem(key: string, value: string): void;
@@ -17,7 +22,7 @@ export interface TokenStorage {
 }
 
 export interface TokengateOptions {
-  /** The API's origin (and path prefix); '' (default) = this page's origin. */
+  /** The API's origin (and path prefix); '' (default) = this page's origin. The access token goes to this origin only. */
   baseUrl?: string;
   /** Default: 'cookie' where `document` exists, else 'header'. */
   transport?: Transport;
@@ -32,7 +37,14 @@ export interface TokengateOptions {
    * Clients that share it share the session, and coordinate over `channelName`.
    */
   storage?: TokenStorage | null;
-  /** The BroadcastChannel that tabs sharing a session talk on (default 'tokengate'); null: none. */
+  /**
+   * The BroadcastChannel (and Web Lock) of the clients sharing this session.
+   * Default `tokengate:<API origin>:<transport>` (the origin of `baseUrl`, or
+   * the page's for ''), so clients of different APIs never take each other's
+   * tokens; none in header mode without `storage` (nothing is shared).
+   * null: no channel. Clients of one API in header mode with different
+   * storages hold different sessions: give them different names.
+   */
   channelName?: string | null;
 }
 
@@ -88,13 +100,22 @@ export class Tokengate extends EventTarget {
   register(account: { id: string; password: string; name: string }): Promise<User>;
   /** Signs in (a new session); dispatches `signedin`. */
   login(id: string, password: string): Promise<void>;
-  /** Resumes the browser's (cookie) or storage's (header) session; false when there is none. */
+  /**
+   * Resumes the browser's (cookie) or storage's (header) session; false when there is none.
+   * Rejects when the server could not say (code `network`, also after 10 s without an answer; 503, ...).
+   */
   restore(): Promise<boolean>;
-  /** Refreshes now; rejects with code `session-ended` (and signs out) when refused. */
+  /**
+   * Refreshes now; rejects with code `session-ended` (and signs out) when refused,
+   * `network` when no answer came (a refresh gives up after 10 s).
+   */
   refresh(): Promise<void>;
-  /** Ends this session; dispatches `signedout` with reason 'logout'. */
+  /**
+   * Ends this session; dispatches `signedout` with reason 'logout'. Takes the
+   * cross-tab refresh lock: a refresh in another tab never interleaves.
+   */
   logout(): Promise<void>;
-  /** Ends every session of the user; dispatches `signedout` with reason 'logout-all'. */
+  /** Ends every session of the user; dispatches `signedout` with reason 'logout-all'. Takes the lock as logout does. */
   logoutAll(): Promise<void>;
   /** The user's live sessions, newest first. */
   sessions(): Promise<Session[]>;
@@ -105,10 +126,17 @@ export class Tokengate extends EventTarget {
   /** Who is signed in. */
   validate(): Promise<User>;
   /**
-   * fetch with the access token, refreshed before expiry; a 401 is refreshed
-   * and retried once. Resolves with the (last) response whatever its status;
-   * rejects with code `session-ended` when the refresh was refused (the client
-   * signed out), `signed-out` when not signed in, `network` on no answer.
+   * fetch with the access token, refreshed before expiry. A 401, or a 403
+   * whose body is exactly `{"message":"Forbidden"}` (API Gateway's answer for
+   * a Lambda authorizer's deny), is refreshed and retried once; tokengate's
+   * own 403s carry an `error` code and are final. Resolves with the (last)
+   * response whatever its status; rejects with code `session-ended` when the
+   * refresh was refused (the client signed out), `signed-out` when not signed
+   * in (or signed out by another tab before the retry), `network` on no answer.
+   *
+   * Only URLs on the API's origin (that of `baseUrl`; a relative URL is the
+   * page's, as in fetch) get the token: any other origin gets a plain fetch,
+   * without it and without a refresh or retry.
    */
   fetch(input: RequestInfo | URL, init?: RequestInit): Promise<Response>;
   /** Stops listening to other tabs. */

@@ -9,19 +9,21 @@
  * - `header` (Node, or a browser calling a cross-site API): the client keeps
  *   it in memory (or in `storage`) and sends it as `Refresh-Token: Bearer …`.
  *
- * The access token lives in memory only. Refreshes are single-flight: callers
- * in one tab share one request, and tabs sharing a session (cookie mode, or a
- * shared `storage`) take turns under a Web Lock and pass the new access token
- * to each other over a BroadcastChannel.
+ * The access token lives in memory only, and goes only to the API's origin.
+ * Refreshes are single-flight: callers in one tab share one request, and tabs
+ * sharing a session (cookie mode, or a shared `storage`) take turns under a Web
+ * Lock and pass the new access token to each other over a BroadcastChannel,
+ * both named after the API's origin and the transport.
  *
  * @module tokengate
  */
 
 const REFRESH_TOKEN_KEY = 'tokengate.refreshToken';
-const REFRESH_LOCK = 'tokengate-refresh';
 // How long a tab that queued for the refresh lock waits for the previous
 // holder's new token to arrive, before refreshing itself.
 const ANNOUNCEMENT_TIMEOUT_MS = 1000;
+// A hung refresh must not hold the cross-tab lock (and every tab) forever.
+const REFRESH_TIMEOUT_MS = 10_000;
 
 /** @typedef {'cookie' | 'header'} Transport */
 /**
@@ -32,7 +34,10 @@ const ANNOUNCEMENT_TIMEOUT_MS = 1000;
  */
 
 /**
- * Where header mode keeps the refresh token (`localStorage` fits).
+ * Where header mode keeps the refresh token. Any storage a script can read
+ * (`localStorage`, `sessionStorage`) an injected script can read too: one XSS
+ * steals a refresh token that works for days, from anywhere. Browser apps on
+ * the API's site should use cookie mode, where script never sees it.
  * @typedef {object} TokenStorage
  * @property {(key: string) => string | null} getItem
  * @property {(key: string, value: string) => void} setItem
@@ -47,7 +52,10 @@ const ANNOUNCEMENT_TIMEOUT_MS = 1000;
  * @property {() => number} [now] the clock, in milliseconds
  * @property {number} [refreshMargin] seconds before expiry to refresh (at most a third of the lifetime)
  * @property {TokenStorage | null} [storage] header mode: where to keep the refresh token (default: memory)
- * @property {string | null} [channelName] the BroadcastChannel tabs share tokens on; null: none
+ * @property {string | null} [channelName] the BroadcastChannel (and Web Lock) of the clients
+ *   sharing this session. Default `tokengate:<API origin>:<transport>`; none in header mode
+ *   without `storage` (nothing is shared). null: no channel. Clients of one API in header mode
+ *   with different storages hold different sessions: give them different names.
  */
 
 /**
@@ -113,12 +121,14 @@ export class TokengateError extends Error {
  */
 export class Tokengate extends EventTarget {
   /** @type {string} */ #baseUrl;
+  /** @type {string | null} the API's origin, the only one the access token goes to */ #origin;
   /** @type {Transport} */ #transport;
   /** @type {typeof globalThis.fetch} */ #fetch;
   /** @type {() => number} */ #now;
   /** @type {number} */ #refreshMargin;
   /** @type {TokenStorage} */ #storage;
   /** @type {LockManager | null} */ #locks = null;
+  /** @type {string} */ #lockName = '';
   /** @type {BroadcastChannel | null} */ #channel = null;
   /** @type {string | null} */ #accessToken = null;
   /** @type {number} ms */ #expiresAt = 0;
@@ -136,13 +146,14 @@ export class Tokengate extends EventTarget {
     now = () => Date.now(),
     refreshMargin = 30,
     storage = null,
-    channelName = 'tokengate',
+    channelName,
   } = {}) {
     super();
     if (transport !== 'cookie' && transport !== 'header') {
       throw new TypeError(`transport must be 'cookie' or 'header', not ${String(transport)}`);
     }
     this.#baseUrl = baseUrl.replace(/\/+$/, '');
+    this.#origin = originOf(this.#baseUrl);
     this.#transport = transport;
     // Called unbound: the browser's fetch refuses any `this` but the window.
     this.#fetch = (input, init) => fetch(input, init);
@@ -150,8 +161,12 @@ export class Tokengate extends EventTarget {
     this.#refreshMargin = refreshMargin;
     this.#storage = storage ?? memoryStorage();
     // Tabs share a session only through the cookie jar or a shared storage;
-    // with a per-tab session there is nothing to coordinate.
-    if (transport === 'cookie' || storage !== null) this.#joinTabs(channelName);
+    // with a per-tab session there is nothing to coordinate. Named after the
+    // API and transport: a client of another API holds another session.
+    if (transport === 'cookie' || storage !== null) {
+      const scope = `tokengate:${this.#origin}:${transport}`;
+      this.#joinTabs(channelName === undefined ? scope : channelName, scope);
+    }
   }
 
   /** True while the client holds an access token. */
@@ -188,7 +203,8 @@ export class Tokengate extends EventTarget {
    * Resumes the session this browser (cookie mode) or `storage` (header
    * mode) still has, by refreshing it.
    * @returns {Promise<boolean>} false when there is none to resume
-   * @throws {TokengateError} when the server could not say (network, 503, ...)
+   * @throws {TokengateError} when the server could not say (network, no answer
+   *   in 10 s, 503, ...)
    */
   async restore() {
     if (this.#transport === 'header' && !this.#storage.getItem(REFRESH_TOKEN_KEY)) return false;
@@ -205,7 +221,8 @@ export class Tokengate extends EventTarget {
    * Replaces the access token now (shared with any refresh in flight, and
    * skipped if another tab just did it).
    * @returns {Promise<void>}
-   * @throws {TokengateError} `session-ended` if the server refused: the client has signed out
+   * @throws {TokengateError} `session-ended` if the server refused: the client has signed out;
+   *   `network` when no answer came (in 10 s)
    */
   refresh() {
     return this.#renew(this.#accessToken);
@@ -213,6 +230,8 @@ export class Tokengate extends EventTarget {
 
   /**
    * Ends this device's session. Dispatches `signedout` (reason 'logout').
+   * Waits for any refresh in another tab sharing the session: the two never
+   * interleave.
    * @returns {Promise<void>}
    */
   logout() {
@@ -266,10 +285,13 @@ export class Tokengate extends EventTarget {
 
   /**
    * `fetch` with `Authorization: Bearer <access token>`, refreshed first when
-   * it is about to expire. On a 401, or API Gateway's 403 for an authorizer's
-   * deny, it refreshes once and sends once more.
-   * Resolves with the response whatever its status (the retry's, after a 401),
-   * like fetch.
+   * it is about to expire. On a 401, or on a 403 with exactly
+   * `{"message":"Forbidden"}` (API Gateway's answer for an authorizer's deny),
+   * it refreshes once and sends once more.
+   * Only for URLs on the API's origin (a relative URL is the page's, as in
+   * fetch): any other origin gets a plain fetch, without the token.
+   * Resolves with the response whatever its status (the retry's, after a
+   * refusal), like fetch.
    * @param {RequestInfo | URL} input
    * @param {RequestInit} [init]
    * @returns {Promise<Response>}
@@ -279,6 +301,8 @@ export class Tokengate extends EventTarget {
    */
   async fetch(input, init) {
     const request = new Request(input, init);
+    // The token is the API's: another origin must never see it.
+    if (new URL(request.url).origin !== this.#origin) return this.#send(request);
     return this.#withToken((token) => {
       // A clone per attempt: the retry needs the body again.
       const attempt = request.clone();
@@ -293,9 +317,13 @@ export class Tokengate extends EventTarget {
     this.#channel = null;
   }
 
-  /** @param {string | null} channelName */
-  #joinTabs(channelName) {
+  /**
+   * @param {string | null} channelName
+   * @param {string} scope the default name, for the lock when there is no channel
+   */
+  #joinTabs(channelName, scope) {
     this.#locks = globalThis.navigator?.locks ?? null;
+    this.#lockName = channelName ?? scope;
     if (channelName === null || typeof BroadcastChannel !== 'function') return;
     const channel = new BroadcastChannel(channelName);
     channel.addEventListener('message', (event) => this.#onTabMessage(event.data));
@@ -308,10 +336,20 @@ export class Tokengate extends EventTarget {
   #onTabMessage(message) {
     if (message?.type === 'signedout') {
       this.#end(message.reason === 'session-ended' ? 'session-ended' : 'other-tab', false);
-    } else if (message?.type === 'token' && (message.kind === 'signin' || message.expiresAt > this.#expiresAt)) {
+    } else if (message?.type === 'token' && (message.kind === 'signin' || this.#takesRefresh(message.expiresAt))) {
       this.#setAccessToken(message.accessToken, message.expiresAt, message.expiresIn, message.kind);
     }
     this.#heardFromTab?.();
+  }
+
+  /**
+   * Whether another tab's refreshed token is news here. Not while signed out
+   * (a refresh that raced a sign-out must not sign this tab back in), unless
+   * this tab is renewing itself and waits on that refresh.
+   * @param {number} expiresAt
+   */
+  #takesRefresh(expiresAt) {
+    return (this.signedIn || this.#renewal !== null) && expiresAt > this.#expiresAt;
   }
 
   /**
@@ -332,26 +370,35 @@ export class Tokengate extends EventTarget {
   }
 
   /**
-   * Sends with a current access token; when the token is refused (a 401, or
-   * the authorizer's deny) refreshes once and sends once more.
+   * Sends with a current access token (renewed first when about to expire);
+   * when the token is refused (a 401, or the authorizer's deny) renews once
+   * and sends once more.
    * @param {(token: string) => Promise<Response>} send
+   * @param {boolean} [locked] the caller holds the refresh lock: renew in place,
+   *   as asking for the lock again would wait on ourselves
    * @returns {Promise<Response>}
    */
-  async #withToken(send) {
-    const token = await this.#currentToken();
+  async #withToken(send, locked = false) {
+    /** @param {string} stale */
+    const renew = (stale) => (locked ? this.#renewUnlessDone(stale, false) : this.#renew(stale));
+    let token = this.#token();
+    if (this.#now() >= this.#refreshAt) {
+      await renew(token);
+      token = this.#token();
+    }
     const response = await send(token);
     if (!(await isRefusedToken(response))) return response;
-    await this.#renew(token);
-    return send(/** @type {string} */ (this.#accessToken));
+    await renew(token);
+    // Another tab may have signed out meanwhile: never send `Bearer null`.
+    return send(this.#token());
   }
 
-  /** @returns {Promise<string>} an access token that is not about to expire */
-  async #currentToken() {
+  /** @returns {string} the access token; throws `signed-out` when there is none */
+  #token() {
     if (this.#accessToken === null) {
       throw new TokengateError('Not signed in', { status: 401, code: 'signed-out' });
     }
-    if (this.#now() >= this.#refreshAt) await this.#renew(this.#accessToken);
-    return /** @type {string} */ (this.#accessToken);
+    return this.#accessToken;
   }
 
   /**
@@ -376,11 +423,11 @@ export class Tokengate extends EventTarget {
   async #exclusive(task) {
     const locks = this.#locks;
     if (!locks) return task(false);
-    const ran = await locks.request(REFRESH_LOCK, { ifAvailable: true }, async (lock) => {
+    const ran = await locks.request(this.#lockName, { ifAvailable: true }, async (lock) => {
       if (lock) await task(false);
       return lock !== null;
     });
-    if (!ran) await locks.request(REFRESH_LOCK, () => task(true));
+    if (!ran) await locks.request(this.#lockName, () => task(true));
   }
 
   /**
@@ -397,8 +444,12 @@ export class Tokengate extends EventTarget {
     if (this.#accessToken !== stale && this.#now() < this.#refreshAt) return;
     let tokens;
     try {
-      tokens = await this.#call('POST', '/api/auth/refresh', { headers: this.#refreshHeaders() });
+      const signal = globalThis.AbortSignal?.timeout?.(REFRESH_TIMEOUT_MS);
+      tokens = await this.#call('POST', '/api/auth/refresh', { headers: this.#refreshHeaders(), signal });
     } catch (error) {
+      if (error instanceof DOMException && error.name === 'TimeoutError') {
+        throw new TokengateError('The server did not answer in time', { status: 0, code: 'network', cause: error });
+      }
       if (!(error instanceof TokengateError) || error.status !== 401) throw error;
       this.#end('session-ended');
       throw new TokengateError('The session has ended', { status: 401, code: 'session-ended', cause: error });
@@ -417,13 +468,17 @@ export class Tokengate extends EventTarget {
    * @param {SignOutReason} reason
    */
   async #endSession(path, reason) {
-    try {
-      await this.#authed('POST', path);
-    } catch (error) {
-      // A 401 means the session is over already: only the local sign-out is left.
-      if (!(error instanceof TokengateError) || error.status !== 401) throw error;
-    }
-    this.#end(reason);
+    // Under the refresh lock: a refresh in another tab must not interleave
+    // with the sign-out (and then sign the tabs back in).
+    await this.#exclusive(async () => {
+      try {
+        await this.#authed('POST', path, undefined, true);
+      } catch (error) {
+        // A 401 means the session is over already: only the local sign-out is left.
+        if (!(error instanceof TokengateError) || error.status !== 401) throw error;
+      }
+      this.#end(reason);
+    });
   }
 
   /**
@@ -474,11 +529,14 @@ export class Tokengate extends EventTarget {
    * @param {string} method
    * @param {string} path
    * @param {object} [body]
+   * @param {boolean} [locked] the caller holds the refresh lock
    * @returns {Promise<any>}
    */
-  async #authed(method, path, body) {
-    const response = await this.#withToken((token) =>
-      this.#send(this.#baseUrl + path, this.#init(method, { body, headers: { Authorization: `Bearer ${token}` } })),
+  async #authed(method, path, body, locked = false) {
+    const response = await this.#withToken(
+      (token) =>
+        this.#send(this.#baseUrl + path, this.#init(method, { body, headers: { Authorization: `Bearer ${token}` } })),
+      locked,
     );
     return parse(response);
   }
@@ -487,7 +545,7 @@ export class Tokengate extends EventTarget {
    * An auth API call without the access token.
    * @param {string} method
    * @param {string} path
-   * @param {{body?: object, headers?: Record<string, string>}} [options]
+   * @param {{body?: object, headers?: Record<string, string>, signal?: AbortSignal}} [options]
    * @returns {Promise<any>}
    */
   async #call(method, path, options) {
@@ -496,17 +554,17 @@ export class Tokengate extends EventTarget {
 
   /**
    * @param {string} method
-   * @param {{body?: object, headers?: Record<string, string>}} [options]
+   * @param {{body?: object, headers?: Record<string, string>, signal?: AbortSignal}} [options]
    * @returns {RequestInit}
    */
-  #init(method, { body, headers = {} } = {}) {
+  #init(method, { body, headers = {}, signal } = {}) {
     const all = new Headers(headers);
     if (body !== undefined) all.set('Content-Type', 'application/json');
     if (this.#transport === 'cookie') all.set('Tokengate-Transport', 'cookie');
     // Header mode keeps cookies out: a refresh cookie left from cookie mode,
     // sent without the transport header, would get the call refused as CSRF.
     const credentials = this.#transport === 'cookie' ? 'include' : 'omit';
-    return { method, headers: all, body: JSON.stringify(body), credentials };
+    return { method, headers: all, body: JSON.stringify(body), credentials, signal };
   }
 
   /**
@@ -571,8 +629,9 @@ function memoryStorage() {
 
 /**
  * Whether `response` refuses the access token: a 401, or the 403 API Gateway
- * answers itself when the Lambda authorizer denies (`{"message":"Forbidden"}`,
- * no `error` code; tokengate's own 403s carry one and are final).
+ * answers itself when the Lambda authorizer denies, exactly
+ * `{"message":"Forbidden"}` (tokengate's own 403s carry an `error` code and
+ * are final).
  * @param {Response} response
  * @returns {Promise<boolean>}
  */
@@ -580,5 +639,20 @@ async function isRefusedToken(response) {
   if (response.status === 401) return true;
   if (response.status !== 403) return false;
   const body = await response.clone().json().catch(() => null);
-  return !(body && typeof body === 'object' && 'error' in body);
+  return typeof body === 'object' && body !== null && Object.keys(body).length === 1 && body.message === 'Forbidden';
+}
+
+/**
+ * The origin of the API at `baseUrl`, resolved against the page; null where
+ * there is none (a relative `baseUrl` in Node, an opaque origin).
+ * @param {string} baseUrl
+ * @returns {string | null}
+ */
+function originOf(baseUrl) {
+  try {
+    const { origin } = new URL(baseUrl, globalThis.location?.href);
+    return origin === 'null' ? null : origin;
+  } catch {
+    return null;
+  }
 }

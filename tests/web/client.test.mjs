@@ -15,6 +15,7 @@ const baseUrl = process.env.TOKENGATE_URL?.replace(/\/+$/, '');
 if (!baseUrl) throw new Error('set TOKENGATE_URL to a running tokengate, e.g. http://127.0.0.1:3000');
 
 const validateUrl = `${baseUrl}/api/auth/validate`;
+const todosUrl = `${baseUrl}/api/todos`;
 // Far past any access token's lifetime (ACCESS_TOKEN_TTL_SECS is at most a day).
 const PAST_EXPIRY_MS = 2 * 24 * 3600 * 1000;
 
@@ -40,17 +41,31 @@ async function signedInClient(user, options) {
   return c;
 }
 
-/** A fetch that records `METHOD /path` of every request before sending it. */
+/**
+ * A fetch that records `METHOD /path` of every request before sending it, and
+ * `METHOD /path STATUS` of every answer.
+ */
 function recordingFetch(rewrite = (request) => request) {
   /** @type {string[]} */
   const calls = [];
+  /** @type {string[]} */
+  const answers = [];
   /** @type {typeof fetch} */
-  const fetchFn = (input, init) => {
+  const fetchFn = async (input, init) => {
     const request = rewrite(new Request(input, init));
-    calls.push(`${request.method} ${new URL(request.url).pathname}`);
-    return fetch(request);
+    const call = `${request.method} ${new URL(request.url).pathname}`;
+    calls.push(call);
+    const response = await fetch(request);
+    answers.push(`${call} ${response.status}`);
+    return response;
   };
-  return { fetch: fetchFn, calls, count: (call) => calls.filter((c) => c === call).length };
+  return { fetch: fetchFn, calls, answers, count: (call) => calls.filter((c) => c === call).length };
+}
+
+/** Sends what a client addresses to `alias` (another origin) to the server under test. */
+function aliasFetch(alias) {
+  /** @type {typeof fetch} */
+  return (input, init) => fetch(String(input).replace(alias, baseUrl), init);
 }
 
 /** The reason of the client's next `signedout` event. */
@@ -67,6 +82,45 @@ function sharedStorage() {
     setItem: (key, value) => void items.set(key, value),
     removeItem: (key) => void items.delete(key),
   };
+}
+
+/** A minimal Web Locks stand-in (Node 20 has none): exclusive, first come first served, `ifAvailable`. */
+function fakeLocks() {
+  /** @type {Map<string, Promise<void>>} released when the last request for the name lets go */
+  const tails = new Map();
+  /** @type {Map<string, number>} holders and waiters */
+  const busy = new Map();
+  return {
+    /** Whether any lock is held or asked for. */
+    held: () => [...busy.values()].some((n) => n > 0),
+    async request(name, ...args) {
+      const callback = args.pop();
+      if (args[0]?.ifAvailable && busy.get(name)) return callback(null);
+      busy.set(name, (busy.get(name) ?? 0) + 1);
+      const previous = tails.get(name) ?? Promise.resolve();
+      let release;
+      tails.set(name, new Promise((resolve) => (release = resolve)));
+      await previous;
+      try {
+        return await callback({ name, mode: 'exclusive' });
+      } finally {
+        busy.set(name, busy.get(name) - 1);
+        release();
+      }
+    },
+  };
+}
+
+/** Runs `body` with `navigator.locks` (read by clients made meanwhile) set to `locks`. */
+async function withLocks(locks, body) {
+  const saved = Object.getOwnPropertyDescriptor(globalThis, 'navigator');
+  Object.defineProperty(globalThis, 'navigator', { value: { locks }, configurable: true, writable: true });
+  try {
+    return await body();
+  } finally {
+    if (saved) Object.defineProperty(globalThis, 'navigator', saved);
+    else delete globalThis.navigator;
+  }
 }
 
 async function eventually(condition, what) {
@@ -242,6 +296,97 @@ test('a 401 is refreshed once and retried once', async () => {
   ]);
 });
 
+test('an authorizer deny (403 {"message":"Forbidden"}) is refreshed once and retried once', async () => {
+  const user = await newUser();
+  let garbled = false;
+  const recorder = recordingFetch((request) => {
+    if (garbled || !request.url.endsWith('/api/todos')) return request;
+    // Only the first GET: the authorizer denies it.
+    garbled = true;
+    const forged = new Request(request);
+    forged.headers.set('Authorization', 'Bearer garbage');
+    return forged;
+  });
+  const c = await signedInClient(user, { fetch: recorder.fetch });
+
+  const response = await c.fetch(todosUrl);
+  assert.equal(response.status, 200);
+  assert.ok(Array.isArray((await response.json()).todos));
+  assert.equal(recorder.count('POST /api/auth/refresh'), 1);
+  assert.equal(recorder.count('GET /api/todos'), 2);
+  assert.deepEqual(
+    recorder.answers.filter((a) => a.startsWith('GET /api/todos')),
+    ['GET /api/todos 403', 'GET /api/todos 200'],
+  );
+});
+
+test("tokengate's own 403 is final: a wrong current password never refreshes", async () => {
+  const user = await newUser();
+  const recorder = recordingFetch();
+  const c = await signedInClient(user, { fetch: recorder.fetch });
+
+  await assert.rejects(c.changePassword('not the password', 'a brand new password'), {
+    name: 'TokengateError',
+    status: 403,
+    code: 'invalid_current_password',
+  });
+  assert.equal(recorder.count('POST /api/auth/password'), 1);
+  assert.equal(recorder.count('POST /api/auth/refresh'), 0);
+  assert.equal(c.signedIn, true);
+});
+
+test('only a 403 of exactly {"message":"Forbidden"} is retried', async () => {
+  const tokens = { accessToken: 'access', refreshToken: 'refresh', tokenType: 'Bearer', expiresIn: 3600 };
+  for (const [body, refreshes] of [
+    ['{"message":"Forbidden"}', 1],
+    ['{"message":"Forbidden","error":"csrf_rejected"}', 0],
+    ['{"error":"forbidden","message":"Forbidden"}', 0],
+    ['Forbidden', 0],
+    ['{}', 0],
+  ]) {
+    const calls = [];
+    // Canned answers, no server: login and refresh give tokens, the API a 403 with `body`.
+    const c = client({
+      fetch: async (input, init) => {
+        const { pathname } = new URL(new Request(input, init).url);
+        calls.push(pathname);
+        if (pathname.startsWith('/api/auth/')) return Response.json(tokens);
+        return new Response(body, { status: 403 });
+      },
+    });
+    await c.login('someone', 'a password');
+    assert.equal((await c.fetch(todosUrl)).status, 403);
+    assert.equal(calls.filter((p) => p === '/api/auth/refresh').length, refreshes, body);
+  }
+});
+
+test('fetch to another origin gets no token, and its 401 is not retried', async () => {
+  const user = await newUser();
+  const elsewhere = 'http://127.0.0.2:1';
+  /** @type {Request[]} */
+  const sent = [];
+  const recorder = recordingFetch();
+  /** @type {typeof fetch} */
+  const fetchFn = async (input, init) => {
+    const request = new Request(input, init);
+    if (!request.url.startsWith(elsewhere)) return recorder.fetch(request);
+    sent.push(request);
+    return new Response('{"message":"Unauthorized"}', { status: 401 });
+  };
+  const c = await signedInClient(user, { fetch: fetchFn });
+
+  const response = await c.fetch(`${elsewhere}/x`, { headers: { 'X-Test': 'kept' } });
+  assert.equal(response.status, 401, 'the answer as it came');
+  assert.equal(sent.length, 1);
+  assert.equal(sent[0].headers.get('Authorization'), null);
+  assert.equal(sent[0].headers.get('X-Test'), 'kept');
+  assert.equal(recorder.count('POST /api/auth/refresh'), 0);
+  assert.equal((await c.fetch(validateUrl)).status, 200, 'the API still gets the token');
+
+  const signedOut = client({ fetch: fetchFn });
+  assert.equal((await signedOut.fetch(`${elsewhere}/x`)).status, 401, 'no sign-in needed elsewhere');
+});
+
 test('fetch retries only once: a second 401 is the answer', async () => {
   const user = await newUser();
   const recorder = recordingFetch((request) => {
@@ -257,6 +402,39 @@ test('fetch retries only once: a second 401 is the answer', async () => {
   assert.equal(recorder.count('POST /api/auth/refresh'), 1);
   assert.equal(recorder.count('GET /api/auth/validate'), 2);
   assert.equal(c.signedIn, true, 'the refresh worked: the session is alive');
+});
+
+test('logout holds the refresh lock, and renews a refused token without asking for it again', { timeout: 15_000 }, async () => {
+  const user = await newUser();
+  const storage = sharedStorage();
+  const locks = fakeLocks();
+  /** @type {boolean[]} */
+  const lockedAtLogout = [];
+  let forged = false;
+  const recorder = recordingFetch((request) => {
+    if (!request.url.endsWith('/api/auth/logout')) return request;
+    lockedAtLogout.push(locks.held());
+    if (forged) return request;
+    // The first logout's token is refused.
+    forged = true;
+    const garbled = new Request(request);
+    garbled.headers.set('Authorization', 'Bearer garbage');
+    return garbled;
+  });
+  await withLocks(locks, async () => {
+    const c = await signedInClient(user, { storage, channelName: null, fetch: recorder.fetch });
+    // Renewing by asking for the lock logout holds would hang here.
+    await c.logout();
+    assert.equal(c.signedIn, false);
+    assert.equal(await client({ storage, channelName: null }).restore(), false, 'logout cleared the storage');
+  });
+  assert.deepEqual(recorder.answers, [
+    'POST /api/auth/login 200',
+    'POST /api/auth/logout 401',
+    'POST /api/auth/refresh 200',
+    'POST /api/auth/logout 200',
+  ]);
+  assert.deepEqual(lockedAtLogout, [true, true]);
 });
 
 test('restore resumes a stored session, and without one sends nothing', async () => {
@@ -306,6 +484,80 @@ test('clients sharing storage and a channel share sign-in, tokens and sign-out',
     tabA.close();
     tabB.close();
   }
+});
+
+test('clients of different APIs do not take each other\'s tokens', async () => {
+  const alice = await newUser();
+  const bob = await newUser();
+  // The same server under another origin: a different API to the client.
+  const alias = 'http://tokengate-alias.test';
+  const storage = sharedStorage();
+  // Default channels: aliceTab shares alice's storage and API, so it follows her.
+  const aliceClient = client({ storage });
+  const aliceTab = client({ storage });
+  const bobClient = client({ baseUrl: alias, fetch: aliasFetch(alias), storage: sharedStorage() });
+  const keepAlive = setInterval(() => {}, 1000);
+  try {
+    const tabSignedIn = once(aliceTab, 'signedin');
+    await aliceClient.login(alice.id, alice.password);
+    await tabSignedIn;
+    await bobClient.login(bob.id, bob.password);
+    // Time for a stray message to arrive, were there one.
+    await new Promise((resolve) => setTimeout(resolve, 100));
+
+    assert.equal(aliceTab.accessToken, aliceClient.accessToken);
+    assert.notEqual(bobClient.accessToken, aliceClient.accessToken);
+    assert.equal((await aliceClient.validate()).id, alice.id);
+    assert.equal((await aliceTab.validate()).id, alice.id);
+    assert.equal((await bobClient.validate()).id, bob.id);
+  } finally {
+    clearInterval(keepAlive);
+    aliceClient.close();
+    aliceTab.close();
+    bobClient.close();
+  }
+});
+
+test('a signed-out client ignores another tab\'s refreshed token, not its sign-in', async () => {
+  const channelName = `tokengate-test-${randomBytes(4).toString('hex')}`;
+  const c = client({ storage: sharedStorage(), channelName });
+  const otherTab = new BroadcastChannel(channelName);
+  /** @type {(string | null)[]} */
+  const signIns = [];
+  c.addEventListener('signedin', () => signIns.push(c.accessToken));
+  const keepAlive = setInterval(() => {}, 1000);
+  try {
+    const token = (accessToken, kind) => ({ type: 'token', kind, accessToken, expiresAt: Date.now() + 60_000, expiresIn: 60 });
+    // A refresh that raced a sign-out, then a real sign-in (messages arrive in order).
+    otherTab.postMessage(token('raced-refresh', 'refresh'));
+    const signedIn = once(c, 'signedin');
+    otherTab.postMessage(token('signed-in-elsewhere', 'signin'));
+    await signedIn;
+    assert.deepEqual(signIns, ['signed-in-elsewhere']);
+  } finally {
+    clearInterval(keepAlive);
+    otherTab.close();
+    c.close();
+  }
+});
+
+test('a refresh without an answer in time is a network error', async () => {
+  const storage = sharedStorage();
+  storage.setItem('tokengate.refreshToken', 'a stored token');
+  /** @type {AbortSignal | undefined} */
+  let signal;
+  const c = client({
+    storage,
+    channelName: null,
+    fetch: async (input, init) => {
+      signal = init?.signal ?? undefined;
+      // What fetch rejects with when AbortSignal.timeout fires.
+      throw new DOMException('The operation was aborted due to timeout', 'TimeoutError');
+    },
+  });
+  await assert.rejects(c.restore(), { name: 'TokengateError', status: 0, code: 'network' });
+  assert.ok(signal instanceof AbortSignal, 'the refresh carries a timeout signal');
+  assert.equal(signal.aborted, false);
 });
 
 test('a session found ended in one tab signs out the tabs sharing it', async () => {
