@@ -137,6 +137,10 @@ print(json.dumps(keys))' | scripts/moto.sh put-secret "$secret_name" - "$MOTO_EN
   echo "  scripts/moto.sh put-secret $secret_name '{\"JWT_SECRET\": \"<new>\", \"JWT_PREVIOUS_SECRET\": \"<old>\"}' $MOTO_ENDPOINT"
 fi
 
+# EMF metrics, as the functions write them on AWS; a summary at exit.
+export METRICS_FILE="${METRICS_FILE:-target/metrics-dev.jsonl}"
+echo "EMF metrics go to $METRICS_FILE; a one-line summary is printed when the server stops."
+
 "$bin" &
 server_pid=$!
 wait "$server_pid"

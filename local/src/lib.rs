@@ -12,6 +12,7 @@
 //! ([`tokengate::browser`]); unlike one, it can also serve the account page
 //! ([`site`]).
 
+pub mod metrics;
 pub mod routes;
 pub mod site;
 

@@ -17,6 +17,10 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .with_target(false)
         .init();
 
+    // EMF metrics as on AWS, tallied for the summary at exit.
+    let metrics = tokengate_local::metrics::LocalMetrics::install()
+        .map_err(|e| format!("configuration: {e}"))?;
+
     let auth = AuthService::from_env()
         .await
         .map_err(|e| format!("configuration: {e}"))?;
@@ -79,6 +83,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     )
     .await;
     tracing::info!("stopped");
+    println!("\nmetrics: {}", metrics.finish());
     Ok(())
 }
 

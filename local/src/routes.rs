@@ -55,6 +55,7 @@ pub const ROUTES: &[Route] = &[
     Route { method: "POST", path: "/api/auth/logout-all", function: "logout", protected: PUBLIC, handler: |g, r| Box::pin(logout_fn::handle(r, &g.auth)) },
     Route { method: "GET", path: "/api/auth/sessions", function: "sessions", protected: PUBLIC, handler: |g, r| Box::pin(sessions_fn::handle(r, &g.auth)) },
     Route { method: "DELETE", path: "/api/auth/sessions/{sessionId}", function: "sessions", protected: PUBLIC, handler: |g, r| Box::pin(sessions_fn::handle(r, &g.auth)) },
+    Route { method: "GET", path: "/api/auth/activity", function: "activity", protected: PUBLIC, handler: |g, r| Box::pin(activity_fn::handle(r, &g.auth)) },
     Route { method: "POST", path: "/api/auth/password", function: "password", protected: PUBLIC, handler: |g, r| Box::pin(password_fn::handle(r, &g.auth)) },
     Route { method: "GET", path: "/.well-known/jwks.json", function: "jwks", protected: PUBLIC, handler: |g, r| Box::pin(jwks_fn::handle(r, &g.discovery)) },
     Route { method: "GET", path: "/.well-known/openid-configuration", function: "jwks", protected: PUBLIC, handler: |g, r| Box::pin(jwks_fn::handle(r, &g.discovery)) },

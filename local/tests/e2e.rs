@@ -451,17 +451,22 @@ fn processes_matching(needle: &str) -> Vec<u32> {
 }
 
 #[tokio::test]
-async fn sigterm_to_make_dev_leaves_no_dynamodb_local_behind() {
+async fn sigterm_to_make_dev_prints_its_metrics_and_leaves_no_dynamodb_local_behind() {
     let port = free_port();
     let ddb_port = free_port();
     let script = concat!(env!("CARGO_MANIFEST_DIR"), "/../scripts/dev.sh");
+    let metrics_file = std::env::temp_dir().join(format!(
+        "tokengate-metrics-{}.jsonl",
+        uuid::Uuid::new_v4().simple()
+    ));
     let child = Command::new("bash")
         .arg(script)
         .env_remove("DYNAMODB_ENDPOINT")
         .env("PORT", port.to_string())
         .env("DDB_PORT", ddb_port.to_string())
         .env("TOKENGATE_LOCAL_BIN", env!("CARGO_BIN_EXE_tokengate-local"))
-        .stdout(Stdio::null())
+        .env("METRICS_FILE", &metrics_file)
+        .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()
         .expect("start scripts/dev.sh");
@@ -470,6 +475,41 @@ async fn sigterm_to_make_dev_leaves_no_dynamodb_local_behind() {
         wait_for_port(port, Duration::from_secs(90)),
         "make dev did not serve"
     );
+    // Something to count: a sign-up, a sign-in, a wrong password.
+    let http = Http::new(format!("http://127.0.0.1:{port}"));
+    let alice = json!({"id": "alice", "password": "correct horse battery", "name": "Alice"});
+    assert_eq!(
+        http.call("POST", "/api/auth/register", &[], Some(alice))
+            .await
+            .0,
+        201
+    );
+    let login = json!({"id": "alice", "password": "correct horse battery"});
+    // A device to recognise: no user agent, no device.
+    let laptop = [("user-agent", "e2e-laptop/1.0")];
+    let (status, tokens) = http
+        .call("POST", "/api/auth/login", &laptop, Some(login))
+        .await;
+    assert_eq!(status, 200);
+    let wrong = json!({"id": "alice", "password": "not the password"});
+    assert_eq!(
+        http.call("POST", "/api/auth/login", &[], Some(wrong))
+            .await
+            .0,
+        401
+    );
+    // The activity route, through the gateway's query string.
+    let (status, page) = http
+        .call(
+            "GET",
+            "/api/auth/activity?limit=1",
+            &[("authorization", &bearer(&tokens["accessToken"]))],
+            None,
+        )
+        .await;
+    assert_eq!(status, 200, "{page}");
+    assert_eq!(page["events"][0]["type"], "sign_in_failed");
+    assert!(page["nextCursor"].is_string(), "{page}");
     let needle = format!("-port {ddb_port} ");
     assert_eq!(
         processes_matching(&needle).len(),
@@ -487,6 +527,38 @@ async fn sigterm_to_make_dev_leaves_no_dynamodb_local_behind() {
     assert!(
         exit.success(),
         "make dev exits cleanly on SIGTERM: {exit:?}"
+    );
+    let mut stdout = String::new();
+    std::io::Read::read_to_string(&mut dev.0.stdout.take().unwrap(), &mut stdout).unwrap();
+    let summary = stdout
+        .lines()
+        .find(|l| l.starts_with("metrics: "))
+        .unwrap_or_else(|| panic!("no metrics summary in: {stdout}"));
+    for counted in [
+        "LoginFailed=1",
+        "LoginSucceeded=1",
+        "NewDevice=1",
+        "Registered=1",
+    ] {
+        assert!(summary.contains(counted), "{summary}");
+    }
+    // The EMF lines behind it, as the functions write them on AWS.
+    let lines = std::fs::read(&metrics_file).unwrap();
+    let _ = std::fs::remove_file(&metrics_file);
+    let metrics = integration_tests::emf::parse_lines(&lines).unwrap();
+    assert!(metrics
+        .iter()
+        .all(|m| m.dimensions[0] == ("service".into(), "local".into())));
+    let logins: f64 = metrics
+        .iter()
+        .filter(|m| m.name == "LoginSucceeded")
+        .flat_map(|m| m.values.iter())
+        .sum();
+    assert_eq!(logins, 1.0);
+    let bytes = lines.len();
+    assert!(
+        summary.ends_with(&format!("EMF documents, {bytes} bytes)")),
+        "{summary} vs {bytes}"
     );
     // Give the kernel a moment to reap.
     for _ in 0..50 {

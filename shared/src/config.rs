@@ -50,6 +50,10 @@ pub struct Config {
     /// Web origins that may use the API from a browser, with the refresh
     /// cookie (`CORS_ALLOWED_ORIGINS`); none by default.
     pub allowed_origins: AllowedOrigins,
+    /// How long a security event stays in the user's activity trail
+    /// (`AUDIT_RETENTION_DAYS`): its item's TTL, and the oldest a listing
+    /// shows.
+    pub audit_retention: Duration,
 }
 
 /// Failed-login limits: past either one, logins get 429 until the window ends.
@@ -81,6 +85,7 @@ impl std::fmt::Debug for Config {
             .field("session_mode", &self.session_mode)
             .field("login_throttle", &self.login_throttle)
             .field("register_max_per_ip", &self.register_max_per_ip)
+            .field("audit_retention", &self.audit_retention)
             .field("allowed_origins", &self.allowed_origins)
             .finish()
     }
@@ -98,6 +103,7 @@ pub const DEFAULT_LOGIN_FAILURE_WINDOW_SECS: u64 = 900;
 pub const DEFAULT_SESSION_MAX_LIFETIME_SECS: u64 = 2_592_000;
 pub const DEFAULT_REGISTER_MAX_PER_IP: u64 = 20;
 pub const DEFAULT_KEYS_REFRESH_SECS: u64 = 300;
+pub const DEFAULT_AUDIT_RETENTION_DAYS: u64 = 90;
 
 /// The ranges accepted at start-up. The upper bounds keep every `now + ttl`
 /// far from overflow and every setting within what makes sense.
@@ -117,6 +123,8 @@ pub mod limits {
     /// Up to a year, like the refresh TTL.
     pub const SESSION_MAX_LIFETIME_SECS: RangeInclusive<u64> = 1..=31_536_000;
     pub const REGISTER_MAX_PER_IP: RangeInclusive<u64> = 1..=1_000_000;
+    /// A day to ten years.
+    pub const AUDIT_RETENTION_DAYS: RangeInclusive<u64> = 1..=3_650;
     /// How often key material is re-read from Secrets Manager: at least
     /// every 10 s (one call per function instance), at most hourly.
     pub const KEYS_REFRESH_SECS: RangeInclusive<u64> = 10..=3_600;
@@ -242,6 +250,14 @@ impl Config {
                 limits::REGISTER_MAX_PER_IP,
             )?,
             allowed_origins: AllowedOrigins::read(env)?,
+            audit_retention: Duration::from_secs(
+                86_400
+                    * env.number(
+                        "AUDIT_RETENTION_DAYS",
+                        DEFAULT_AUDIT_RETENTION_DAYS,
+                        limits::AUDIT_RETENTION_DAYS,
+                    )?,
+            ),
         })
     }
 }
@@ -270,6 +286,7 @@ mod tests {
         assert_eq!(c.session_ttl, c.refresh_ttl);
         assert_eq!(c.session_max_lifetime, Duration::from_secs(30 * 86_400));
         assert_eq!(c.register_max_per_ip, 20);
+        assert_eq!(c.audit_retention, Duration::from_secs(90 * 86_400));
         assert_eq!(c.refresh_audience, "tokengate/api/auth/refresh");
         assert_ne!(c.refresh_audience, c.audience);
         assert_eq!(c.refresh_reuse_grace, Duration::from_secs(10));
@@ -328,6 +345,8 @@ mod tests {
             ("SESSION_MAX_LIFETIME_SECS", "60"),
             ("SESSION_MAX_LIFETIME_SECS", "31536001"),
             ("REGISTER_MAX_PER_IP", "0"),
+            ("AUDIT_RETENTION_DAYS", "0"),
+            ("AUDIT_RETENTION_DAYS", "3651"),
             ("JWT_AUDIENCE", "tokengate/api/auth/refresh"),
         ] {
             let mut vars = base.to_vec();

@@ -135,12 +135,24 @@ impl ApiError {
         }
     }
 
+    /// Why a request was refused, as a metric dimension: the token's
+    /// rejection for an invalid token, else the error code.
+    pub fn metric_reason(&self) -> &'static str {
+        match self {
+            ApiError::Auth(AuthError::InvalidToken { reason }) => reason.metric_reason(),
+            other => other.code(),
+        }
+    }
+
     /// Logs the failure once: server-side ones with their cause (by
     /// `Display` only), client ones as their code and, for tokens, why.
     /// [`error_response`] calls it; so does the authorizer, which answers
     /// with a policy instead.
     pub fn log(&self) {
         let code = self.code();
+        if let ApiError::Auth(AuthError::Unavailable(_)) = self {
+            crate::metrics::count(crate::metrics::Metric::StoreErrors);
+        }
         match self {
             ApiError::Auth(AuthError::Unavailable(_) | AuthError::Internal(_)) => {
                 tracing::error!(code, error = %display_chain(self), "request failed")

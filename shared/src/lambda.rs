@@ -1,6 +1,7 @@
-//! One way to start a function (feature `lambda`): logging first, then the
-//! function's state built once at cold start, then the runtime loop calling
-//! `handler` with each event and that state. A `main.rs` is then:
+//! One way to start a function (feature `lambda`): logging and metrics
+//! first, then the function's state built once at cold start, then the
+//! runtime loop calling `handler` with each event and that state, and
+//! writing the invocation's EMF metrics after it. A `main.rs` is then:
 //!
 //! ```ignore
 //! #[tokio::main]
@@ -18,17 +19,34 @@ use serde::Serialize;
 
 pub use lambda_runtime::Error;
 
-/// Installs logging, awaits `init` (a failure is logged, and fails the
-/// init phase), and keeps the state for the process's life.
-async fn start<S: 'static, E>(init: impl Future<Output = Result<S, E>>) -> Result<&'static S, Error>
+use crate::metrics::{count, Emitter, Metric, MetricsSettings};
+
+/// Installs logging and the EMF metrics emitter, awaits `init` (a failure
+/// is logged, and fails the init phase), and keeps the state for the
+/// process's life.
+async fn start<S: 'static, E>(
+    init: impl Future<Output = Result<S, E>>,
+) -> Result<(&'static S, Emitter), Error>
 where
     E: std::error::Error + Send + Sync + 'static,
 {
     crate::telemetry::init();
+    let emitter = MetricsSettings::read(&crate::env::Env::process(), "tokengate")
+        .map_err(|e| e.to_string())
+        .and_then(|settings| Emitter::install(&settings));
+    let emitter = match emitter {
+        Ok(emitter) => emitter,
+        Err(e) => {
+            tracing::error!(error = %e, "cold start failed");
+            return Err(e.into());
+        }
+    };
+    // Flushed with the first invocation's metrics.
+    count(Metric::ColdStart);
     match init.await {
         // One state per process, for its whole life: leaked on purpose, so
         // every invocation borrows it without reference counting.
-        Ok(state) => Ok(Box::leak(Box::new(state))),
+        Ok(state) => Ok((Box::leak(Box::new(state)), emitter)),
         Err(e) => {
             tracing::error!(error = %crate::error::display_chain(&e), "cold start failed");
             Err(Box::new(e))
@@ -47,10 +65,16 @@ where
     H: Fn(Request, &'static S) -> F,
     F: Future<Output = Response<Body>> + Send + 'static,
 {
-    let state = start(init).await?;
+    let (state, emitter) = start(init).await?;
     lambda_http::run(lambda_http::service_fn(move |request: Request| {
+        use lambda_http::RequestExt;
+        let request_id = request.lambda_context_ref().map(|c| c.request_id.clone());
         let response = handler(request, state);
-        async move { Ok::<_, Error>(response.await) }
+        async move {
+            let response = response.await;
+            emitter.flush_to_stdout(request_id.as_deref());
+            Ok::<_, Error>(response)
+        }
     }))
     .await
 }
@@ -68,10 +92,15 @@ where
     H: Fn(T, &'static S) -> F,
     F: Future<Output = R> + Send + 'static,
 {
-    let state = start(init).await?;
+    let (state, emitter) = start(init).await?;
     lambda_runtime::run(lambda_runtime::service_fn(move |event: LambdaEvent<T>| {
+        let request_id = event.context.request_id.clone();
         let response = handler(event.payload, state);
-        async move { Ok::<_, Error>(response.await) }
+        async move {
+            let response = response.await;
+            emitter.flush_to_stdout(Some(&request_id));
+            Ok::<_, Error>(response)
+        }
     }))
     .await
 }

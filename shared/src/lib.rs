@@ -13,6 +13,7 @@
 //! | [`caller`] | the authorizer-to-function contract |
 //! | [`http`] | bodies, bearer tokens, the error-to-response mapping |
 //! | [`browser`] | CORS, the refresh cookie and its CSRF defence |
+//! | [`metrics`], [`telemetry`] | EMF metrics, logging |
 
 pub mod browser;
 pub mod caller;
@@ -25,6 +26,7 @@ pub mod input;
 pub mod keys;
 #[cfg(feature = "lambda")]
 pub mod lambda;
+pub mod metrics;
 pub mod model;
 pub mod password;
 pub mod rules;
@@ -39,5 +41,6 @@ pub use config::Config;
 pub use error::AuthError;
 pub use http::ApiError;
 pub use service::{
-    AuthService, ClientInfo, Principal, RegisterInput, SessionView, TokenPair, UserView,
+    ActivityPageView, ActivityQuery, ActivityView, AuthService, ClientInfo, Principal,
+    RegisterInput, SessionView, TokenPair, UserView,
 };

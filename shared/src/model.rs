@@ -13,6 +13,9 @@ pub struct UserRecord {
     /// Moves on at logout-all and password change: every session of an
     /// older version is dead.
     pub token_version: u64,
+    /// The account's recent devices, newest first (empty when the read
+    /// left them out).
+    pub devices: Vec<String>,
 }
 
 /// A session item: one login on one device.
@@ -54,4 +57,69 @@ pub struct NewSession<'a> {
     pub expires_at: u64,
     pub user_agent: Option<&'a str>,
     pub source_ip: Option<&'a str>,
+}
+
+/// What happened, in a user's security activity trail.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ActivityKind {
+    /// A login; `new_device` when its device was not among the account's
+    /// recent ones.
+    SignedIn,
+    /// A login with the account's id and a wrong password.
+    SignInFailed,
+    /// A rotated refresh token came back: its session was revoked.
+    RefreshReplayed,
+    /// The user ended one of their other sessions.
+    SessionRevoked,
+    PasswordChanged,
+    /// This device signed out.
+    SignedOut,
+    /// Every session ended (logout-all).
+    SignedOutEverywhere,
+}
+
+impl ActivityKind {
+    pub const ALL: [ActivityKind; 7] = [
+        ActivityKind::SignedIn,
+        ActivityKind::SignInFailed,
+        ActivityKind::RefreshReplayed,
+        ActivityKind::SessionRevoked,
+        ActivityKind::PasswordChanged,
+        ActivityKind::SignedOut,
+        ActivityKind::SignedOutEverywhere,
+    ];
+
+    /// Its name in the item and in the API.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ActivityKind::SignedIn => "signed_in",
+            ActivityKind::SignInFailed => "sign_in_failed",
+            ActivityKind::RefreshReplayed => "refresh_replayed",
+            ActivityKind::SessionRevoked => "session_revoked",
+            ActivityKind::PasswordChanged => "password_changed",
+            ActivityKind::SignedOut => "signed_out",
+            ActivityKind::SignedOutEverywhere => "signed_out_everywhere",
+        }
+    }
+
+    pub fn parse(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|kind| kind.as_str() == name)
+    }
+}
+
+/// One event of a user's security activity trail.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ActivityRecord {
+    pub user_id: String,
+    /// A UUID: with `at_ms`, the event's place in the trail.
+    pub event_id: String,
+    pub kind: ActivityKind,
+    /// Unix milliseconds.
+    pub at_ms: u64,
+    /// Unix seconds; also the DynamoDB TTL attribute.
+    pub expires_at: u64,
+    /// Where the request that caused it came from.
+    pub source_ip: Option<String>,
+    pub user_agent: Option<String>,
+    pub new_device: bool,
 }

@@ -11,28 +11,21 @@
 //! named in `COLD_START_FUNCTIONS`, comma-separated, or all) and prints
 //! medians.
 
-use std::collections::VecDeque;
-use std::convert::Infallible;
-use std::net::SocketAddr;
+use std::io::Read;
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use http_body_util::{BodyExt, Full};
-use hyper::body::{Bytes, Incoming};
-use hyper::server::conn::http1;
-use hyper::service::service_fn;
-use hyper::{Request, Response};
-use hyper_util::rt::TokioIo;
+use integration_tests::emf::parse_lines;
+use integration_tests::runtime::{next, start_emulator, Runtime, Seen};
 use integration_tests::*;
 use serde_json::{json, Value};
-use tokio::net::TcpListener;
-use tokio::sync::{mpsc, Notify};
+use tokio::sync::mpsc;
 
 const FUNCTIONS: &[&str] = &[
     "authorizer",
     "validate",
+    "activity",
     "login",
     "refresh",
     "logout",
@@ -46,148 +39,55 @@ const FUNCTIONS: &[&str] = &[
 /// Invocations per cold start: the first, then warm ones.
 const INVOCATIONS: usize = 4;
 
-/// What the emulator saw, in order.
-#[derive(Debug)]
-enum Seen {
-    /// A `/next` poll arrived (its event, if queued, goes out at once).
-    Next {
-        handed: Instant,
-    },
-    Response {
-        at: Instant,
-        body: Value,
-    },
-    Error {
-        body: String,
-    },
-}
-
-/// The events to hand out, and who waits for them.
-struct Runtime {
-    events: Mutex<VecDeque<Value>>,
-    ready: Notify,
-    seen: mpsc::UnboundedSender<Seen>,
-}
-
-impl Runtime {
-    async fn next_event(&self) -> Value {
-        loop {
-            let notified = self.ready.notified();
-            if let Some(event) = self.events.lock().unwrap().pop_front() {
-                return event;
-            }
-            notified.await;
-        }
-    }
-}
-
-async fn runtime_api(
-    runtime: Arc<Runtime>,
-    request: Request<Incoming>,
-) -> Result<Response<Full<Bytes>>, Infallible> {
-    let path = request.uri().path().to_string();
-    let body = request
-        .into_body()
-        .collect()
-        .await
-        .map(|b| b.to_bytes())
-        .unwrap_or_default();
-    if path.ends_with("/invocation/next") {
-        let _ = runtime.seen.send(Seen::Next {
-            handed: Instant::now(),
-        });
-        let event = runtime.next_event().await;
-        let deadline = tokengate::clock::Clock::now_millis(&tokengate::clock::SystemClock) + 30_000;
-        return Ok(Response::builder()
-            .header(
-                "lambda-runtime-aws-request-id",
-                uuid::Uuid::new_v4().to_string(),
-            )
-            .header("lambda-runtime-deadline-ms", deadline.to_string())
-            .header(
-                "lambda-runtime-invoked-function-arn",
-                "arn:aws:lambda:us-east-1:123456789012:function:bench",
-            )
-            .header(
-                "lambda-runtime-trace-id",
-                "Root=1-5759e988-bd862e3fe1be46a994272793",
-            )
-            .body(Full::new(Bytes::from(event.to_string())))
-            .unwrap());
-    }
-    let seen = if path.ends_with("/response") {
-        Seen::Response {
-            at: Instant::now(),
-            body: serde_json::from_slice(&body).unwrap_or(Value::Null),
-        }
-    } else {
-        Seen::Error {
-            body: String::from_utf8_lossy(&body).into_owned(),
-        }
-    };
-    let _ = runtime.seen.send(seen);
-    Ok(Response::builder()
-        .status(202)
-        .body(Full::new(Bytes::from_static(b"{}")))
-        .unwrap())
-}
-
-async fn start_emulator(runtime: Arc<Runtime>) -> SocketAddr {
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let address = listener.local_addr().unwrap();
-    tokio::spawn(async move {
-        loop {
-            let Ok((stream, _)) = listener.accept().await else {
-                return;
-            };
-            let runtime = runtime.clone();
-            tokio::spawn(async move {
-                let service = service_fn(move |r| runtime_api(runtime.clone(), r));
-                let _ = http1::Builder::new()
-                    .serve_connection(TokioIo::new(stream), service)
-                    .await;
-            });
-        }
-    });
-    address
-}
-
-async fn next(seen: &mut mpsc::UnboundedReceiver<Seen>) -> Seen {
-    match tokio::time::timeout(Duration::from_secs(30), seen.recv()).await {
-        Ok(Some(seen)) => seen,
-        other => panic!("the function went quiet: {other:?}"),
-    }
-}
-
 /// One cold start of `function`: init, first and second invocation, RSS.
 struct ColdStart {
     init: Duration,
     first: Duration,
     warm: Duration,
     peak_rss_kib: u64,
+    /// EMF bytes the first invocation wrote (its `ColdStart` included),
+    /// and the median of the warm ones.
+    emf_first_bytes: usize,
+    emf_warm_bytes: usize,
+}
+
+/// The EMF documents of `stdout` by request id: bytes written, and whether
+/// `ColdStart` was among them. Every line is checked against the
+/// specification: a function writing broken EMF fails the benchmark.
+fn emf_by_request(stdout: &str) -> std::collections::HashMap<String, (usize, bool)> {
+    let mut by_request = std::collections::HashMap::new();
+    for line in stdout.lines().filter(|l| l.starts_with(r#"{"_aws""#)) {
+        let metrics = parse_lines(line.as_bytes()).unwrap_or_else(|e| panic!("not EMF: {e}"));
+        let doc: Value = serde_json::from_str(line).unwrap();
+        let id = doc["function_request_id"]
+            .as_str()
+            .expect("every EMF document names its invocation")
+            .to_string();
+        let entry = by_request.entry(id).or_insert((0, false));
+        entry.0 += line.len() + 1;
+        entry.1 |= metrics.iter().any(|m| m.name == "ColdStart");
+    }
+    by_request
 }
 
 async fn cold_start(binary: &PathBuf, env: &[(String, String)], events: Vec<Value>) -> ColdStart {
     let invocations = events.len();
     let (seen_tx, mut seen) = mpsc::unbounded_channel();
-    let runtime = Arc::new(Runtime {
-        events: Mutex::new(events.into_iter().collect()),
-        ready: Notify::new(),
-        seen: seen_tx,
-    });
+    let runtime = Runtime::new(events, seen_tx);
     let address = start_emulator(runtime.clone()).await;
-    let started = Instant::now();
+    let started = std::time::Instant::now();
     let mut child = Command::new(binary)
         .env_clear()
         .envs(env.iter().map(|(k, v)| (k, v)))
         .env("AWS_LAMBDA_RUNTIME_API", address.to_string())
-        .stdout(Stdio::null())
+        .stdout(Stdio::piped())
         .stderr(Stdio::inherit())
         .spawn()
         .unwrap_or_else(|e| panic!("{}: {e}", binary.display()));
     let mut timings = Vec::new();
+    let mut request_ids = Vec::new();
     for _ in 0..invocations {
-        let Seen::Next { handed } = next(&mut seen).await else {
+        let Seen::Next { handed, request_id } = next(&mut seen).await else {
             panic!("expected a /next poll")
         };
         match next(&mut seen).await {
@@ -203,6 +103,7 @@ async fn cold_start(binary: &PathBuf, env: &[(String, String)], events: Vec<Valu
                     binary.display()
                 );
                 timings.push((handed, at));
+                request_ids.push(request_id);
             }
             Seen::Error { body } => panic!("{}: the function failed: {body}", binary.display()),
             Seen::Next { .. } => panic!("{}: polled again without answering", binary.display()),
@@ -220,6 +121,31 @@ async fn cold_start(binary: &PathBuf, env: &[(String, String)], events: Vec<Valu
         .unwrap_or(0);
     child.kill().unwrap();
     child.wait().unwrap();
+    let mut stdout = String::new();
+    child
+        .stdout
+        .take()
+        .unwrap()
+        .read_to_string(&mut stdout)
+        .unwrap();
+    let emf = emf_by_request(&stdout);
+    let (emf_first_bytes, cold) = emf.get(&request_ids[0]).copied().unwrap_or_default();
+    assert!(
+        cold,
+        "{}: no ColdStart metric on the first invocation",
+        binary.display()
+    );
+    let mut warm_bytes = Vec::new();
+    for id in &request_ids[1..] {
+        let (bytes, cold) = emf.get(id).copied().unwrap_or_default();
+        assert!(
+            !cold,
+            "{}: ColdStart on a warm invocation",
+            binary.display()
+        );
+        warm_bytes.push(bytes);
+    }
+    warm_bytes.sort();
     let (first_handed, first_done) = timings[0];
     let warm = timings[1..]
         .iter()
@@ -230,6 +156,8 @@ async fn cold_start(binary: &PathBuf, env: &[(String, String)], events: Vec<Valu
         first: first_done - first_handed,
         warm: median(warm),
         peak_rss_kib,
+        emf_first_bytes,
+        emf_warm_bytes: warm_bytes[warm_bytes.len() / 2],
     }
 }
 
@@ -249,6 +177,7 @@ async fn events_for(function: &str, app: &TestApp, run: usize) -> Vec<Value> {
         let event = match function {
             "authorizer" => authorizer_v2_event(Some(bearer()[0].1)),
             "validate" => event_json("GET", "/api/auth/validate", &bearer(), None),
+            "activity" => event_json("GET", "/api/auth/activity", &bearer(), None),
             "refresh" => {
                 let refresh = format!("Bearer {}", tokens.as_ref().unwrap().1);
                 let mut headers = bearer();
@@ -340,7 +269,9 @@ async fn main() {
         "cold start per function, median of {runs} (binaries: {})",
         bin_dir.display()
     );
-    println!("  function        init    1st invoke   warm invoke   peak RSS   binary");
+    println!(
+        "  function        init    1st invoke   warm invoke   peak RSS   binary   EMF 1st/warm"
+    );
     let mut results = serde_json::Map::new();
     let only = std::env::var("COLD_START_FUNCTIONS").unwrap_or_default();
     let only: Vec<&str> = only.split(',').filter(|f| !f.is_empty()).collect();
@@ -351,6 +282,7 @@ async fn main() {
         let binary = bin_dir.join(function);
         env.last_mut().unwrap().1 = format!("tokengate-{function}");
         let (mut init, mut first, mut warm, mut rss) = (Vec::new(), Vec::new(), Vec::new(), 0);
+        let mut emf = (0, 0);
         for run in 0..runs {
             let events = events_for(function, &app, run).await;
             let start = cold_start(&binary, &env, events).await;
@@ -358,17 +290,20 @@ async fn main() {
             first.push(start.first);
             warm.push(start.warm);
             rss = rss.max(start.peak_rss_kib);
+            emf = (start.emf_first_bytes, start.emf_warm_bytes);
         }
         let size = std::fs::metadata(&binary).map(|m| m.len()).unwrap_or(0);
         let ms = |d: Duration| d.as_secs_f64() * 1e3;
         let (init, first, warm) = (median(init), median(first), median(warm));
         println!(
-            "  {function:<12} {:>6.1} ms {:>9.2} ms {:>10.2} ms {:>7.1} MiB {:>6.1} MiB",
+            "  {function:<12} {:>6.1} ms {:>9.2} ms {:>10.2} ms {:>7.1} MiB {:>6.1} MiB   {:>4} B/{:>4} B",
             ms(init),
             ms(first),
             ms(warm),
             rss as f64 / 1024.0,
-            size as f64 / 1048576.0
+            size as f64 / 1048576.0,
+            emf.0,
+            emf.1
         );
         results.insert(
             function.to_string(),
@@ -378,6 +313,8 @@ async fn main() {
                 "warm_invocation_ms": ms(warm),
                 "peak_rss_kib": rss,
                 "binary_bytes": size,
+                "emf_first_invocation_bytes": emf.0,
+                "emf_warm_invocation_bytes": emf.1,
             }),
         );
     }

@@ -179,6 +179,38 @@ impl TestApp {
         sessions_fn::handle(get_with_bearer("/api/auth/sessions", access), &self.service).await
     }
 
+    /// `GET /api/auth/activity` with `query` (`limit=2&cursor=...`, or "").
+    pub async fn activity(
+        &self,
+        access: &str,
+        query: &str,
+    ) -> lambda_http::Response<lambda_http::Body> {
+        let path = match query {
+            "" => "/api/auth/activity".to_string(),
+            query => format!("/api/auth/activity?{query}"),
+        };
+        activity_fn::handle(get_with_bearer(&path, access), &self.service).await
+    }
+
+    /// A login of `id` with `password` from a device (`user_agent`).
+    pub async fn login_with_agent(
+        &self,
+        id: &str,
+        password: &str,
+        user_agent: &str,
+    ) -> lambda_http::Response<lambda_http::Body> {
+        login_fn::handle(
+            event(
+                "POST",
+                "/api/auth/login",
+                &[("user-agent", user_agent)],
+                Some(&json!({"id": id, "password": password}).to_string()),
+            ),
+            &self.service,
+        )
+        .await
+    }
+
     /// `DELETE /api/auth/sessions/{session_id}`.
     pub async fn revoke(
         &self,

@@ -21,7 +21,8 @@ fn header_map(extra: &[(&str, &str)]) -> http::HeaderMap {
 /// The source address of every test request.
 pub const TEST_SOURCE_IP: &str = "203.0.113.7";
 
-/// Runs `build` on a request of a test client.
+/// Runs `build` on a request of a test client; a `?query` in `path` is
+/// split off into the query string.
 fn describe<T>(
     method: &str,
     path: &str,
@@ -30,10 +31,14 @@ fn describe<T>(
     build: impl FnOnce(&gateway_events::Request) -> T,
 ) -> T {
     let headers = header_map(headers);
+    let (path, query) = match path.split_once('?') {
+        Some((path, query)) => (path, Some(query)),
+        None => (path, None),
+    };
     build(&gateway_events::Request {
         method,
         path,
-        query: None,
+        query,
         headers: &headers,
         body: body.unwrap_or_default().as_bytes(),
         source_ip: TEST_SOURCE_IP,
@@ -45,7 +50,7 @@ fn describe<T>(
 /// runtime parses it.
 pub fn event_json(method: &str, path: &str, headers: &[(&str, &str)], body: Option<&str>) -> Value {
     describe(method, path, headers, body, |request| {
-        gateway_events::http_api_v2(request, &format!("{method} {path}"), &[])
+        gateway_events::http_api_v2(request, &format!("{method} {}", request.path), &[])
     })
 }
 

@@ -10,15 +10,19 @@
 //! | [`app`] | `TestApp`: an isolated service per test, with a movable clock |
 //! | [`events`] | API Gateway events (via `gateway-events`) and response readers |
 //! | [`dynamodb`] | DynamoDB Local processes and call-counting clients |
+//! | [`emf`] | EMF log lines, checked against the specification |
 //! | [`faults`] | a lost answer or a held transaction, injected into a service's client |
+//! | [`runtime`] | a Lambda Runtime API emulator for real function processes |
 //! | [`secrets`] | a local Secrets Manager (moto) and real-SDK clients for it |
 //! | [`bench`] | what the benchmarks share |
 
 pub mod app;
 pub mod bench;
 pub mod dynamodb;
+pub mod emf;
 pub mod events;
 pub mod faults;
+pub mod runtime;
 pub mod secrets;
 
 pub use app::*;

@@ -18,6 +18,7 @@ use aws_lambda_events::iam::{IamPolicyEffect, IamPolicyStatement};
 use serde::Serialize;
 use serde_json::{json, Value};
 use tokengate::http::bearer_credential;
+use tokengate::metrics::{self, Metric};
 use tokengate::{ApiError, AuthService, Caller};
 
 pub use event::{AuthorizerEvent, Kind};
@@ -40,8 +41,16 @@ pub enum AuthorizerResponse {
 }
 
 pub async fn handle(event: AuthorizerEvent, service: &AuthService) -> AuthorizerResponse {
+    let started = std::time::Instant::now();
+    let response = answer(event, service).await;
+    metrics::decision_latency(started.elapsed());
+    response
+}
+
+async fn answer(event: AuthorizerEvent, service: &AuthService) -> AuthorizerResponse {
     let Some(kind) = event.kind() else {
         tracing::warn!("unrecognised authorizer event; denied");
+        metrics::deny("unrecognised_event");
         return AuthorizerResponse::Unrecognised {
             is_authorized: false,
         };
@@ -85,14 +94,18 @@ async fn decide(token: Result<&str, ApiError>, service: &AuthService) -> Option<
         Err(e) => Err(e),
     };
     match result {
-        Ok(principal) => Some(Caller {
-            user_id: principal.user.id,
-            seq: principal.user.seq,
-            session_id: principal.session_id,
-        }),
+        Ok(principal) => {
+            metrics::count(Metric::AuthorizerAllow);
+            Some(Caller {
+                user_id: principal.user.id,
+                seq: principal.user.seq,
+                session_id: principal.session_id,
+            })
+        }
         Err(e) => {
             // The same log line as any refused request; the deny is the answer.
             e.log();
+            metrics::deny(e.metric_reason());
             None
         }
     }

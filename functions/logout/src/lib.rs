@@ -5,12 +5,13 @@
 use lambda_http::{Body, Request, Response};
 use tokengate::browser::{finish, transport, CookieUse, Transport};
 use tokengate::http::{bearer_token, error_response, message_response, respond};
-use tokengate::{ApiError, AuthService};
+use tokengate::lambda::client_info;
+use tokengate::{ApiError, AuthService, ClientInfo};
 
 pub async fn handle(request: Request, service: &AuthService) -> Response<Body> {
     let response = match checked(&request, service) {
         Ok((scope, token, transport)) => {
-            let result = logout(scope, token, service).await;
+            let result = logout(scope, token, &client_info(&request), service).await;
             let ended = result.is_ok();
             finish(transport, respond(result), ended)
         }
@@ -46,15 +47,16 @@ fn checked<'r>(
 async fn logout(
     scope: Scope,
     token: &str,
+    client: &ClientInfo,
     service: &AuthService,
 ) -> Result<http::Response<String>, ApiError> {
     match scope {
         Scope::Everywhere => {
-            service.logout_all(token).await?;
+            service.logout_all(token, client).await?;
             Ok(message_response("logged out of every session"))
         }
         Scope::ThisDevice => {
-            service.logout(token).await?;
+            service.logout(token, client).await?;
             Ok(message_response("logged out"))
         }
     }

@@ -7,7 +7,7 @@ use serde::Deserialize;
 use tokengate::browser::{token_response, transport, CookieUse};
 use tokengate::http::{bearer_token, parse_body};
 use tokengate::input::Password;
-use tokengate::lambda::respond;
+use tokengate::lambda::{client_info, respond};
 use tokengate::{ApiError, AuthService};
 
 #[derive(Deserialize)]
@@ -35,7 +35,12 @@ async fn change_password(
     )?;
     let body: PasswordChange = parse_body(request.body())?;
     let pair = service
-        .change_password(token, &body.current_password, body.new_password)
+        .change_password(
+            token,
+            &body.current_password,
+            body.new_password,
+            &client_info(request),
+        )
         .await?;
     Ok(token_response(&pair, transport))
 }

@@ -5,7 +5,7 @@ use http::{Method, StatusCode};
 use lambda_http::{Body, Request, RequestExt, Response};
 use serde_json::json;
 use tokengate::http::{bearer_token, json_response, no_content};
-use tokengate::lambda::respond;
+use tokengate::lambda::{client_info, respond};
 use tokengate::{ApiError, AuthService};
 
 pub async fn handle(request: Request, service: &AuthService) -> Response<Body> {
@@ -31,7 +31,9 @@ async fn sessions(
         }
         (&Method::DELETE, Some(session_id)) => {
             let token = bearer_token(request.headers(), "authorization")?;
-            service.revoke_session(token, &session_id).await?;
+            service
+                .revoke_session(token, &session_id, &client_info(request))
+                .await?;
             Ok(no_content())
         }
         _ => Err(ApiError::MethodNotAllowed),

@@ -30,6 +30,20 @@ pub enum Rejection {
 }
 
 impl Rejection {
+    /// Its name as a metric dimension: short, fixed, snake case.
+    pub fn metric_reason(self) -> &'static str {
+        match self {
+            Rejection::Token(_) => "bad_token",
+            Rejection::SessionGone => "session_gone",
+            Rejection::SessionExpired => "session_expired",
+            Rejection::OtherUser => "other_user",
+            Rejection::GenerationMoved => "generation_moved",
+            Rejection::UserGone => "user_gone",
+            Rejection::VersionMoved => "version_moved",
+            Rejection::ReplayRevoked => "replay_revoked",
+        }
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             Rejection::Token(why) => why,
@@ -256,6 +270,7 @@ mod tests {
             name: "Alice".into(),
             password_hash: None,
             token_version: 7,
+            devices: Vec::new(),
         }
     }
 

@@ -2,19 +2,18 @@
 
 use uuid::Uuid;
 
-use super::{AuthService, ClientInfo, TokenPair, UserView};
+use super::{bounded, AuthService, ClientInfo, TokenPair, UserView, MAX_USER_AGENT_CHARS};
 use crate::config::SessionMode;
 use crate::error::AuthError;
 use crate::input::{DisplayName, FieldRule, NewPassword, Password, UserId};
-use crate::model::NewSession;
+use crate::metrics::{count, Metric};
+use crate::model::{ActivityKind, NewSession};
+use crate::rules::activity::{device_key, remember_device};
 use crate::rules::session::session_expiry;
 use crate::rules::throttle::{plausible_login, throttle_source, Window, MAX_SOURCE_IP_CHARS};
 use crate::store::{ip_failures_key, register_key, user_failures_key, StoreError};
 use crate::telemetry::session_tag;
 use crate::token::SessionRef;
-
-/// Longest user agent kept on a session.
-const MAX_USER_AGENT_CHARS: usize = 256;
 
 /// A registration, every field validated.
 #[derive(Debug)]
@@ -57,6 +56,7 @@ impl AuthService {
             let max = self.inner.config.register_max_per_ip;
             if !store.reserve_attempt(&counter, max, window.ends_at).await? {
                 tracing::warn!(source_ip = %ip, "registration throttled");
+                count(Metric::RegisterThrottled);
                 return Err(AuthError::TooManyAttempts {
                     retry_after_secs: window.retry_after(now),
                 });
@@ -71,6 +71,7 @@ impl AuthService {
             Err(e) => return Err(e.into()),
         }
         tracing::info!(user_id = %id, seq, "user registered");
+        count(Metric::Registered);
         Ok(UserView {
             seq,
             id: input.id.into_string(),
@@ -144,6 +145,7 @@ impl AuthService {
                     "account"
                 };
                 tracing::warn!(scope, source_ip = source_ip.as_deref(), "login throttled");
+                count(Metric::LoginThrottled);
                 Err(AuthError::TooManyAttempts {
                     retry_after_secs: window.retry_after(now),
                 })
@@ -162,6 +164,20 @@ impl AuthService {
         let (Some(user), Some(user_counter)) = (user.filter(|_| verified), &user_counter) else {
             // Both slots stay counted: this was a failure.
             tracing::warn!(source_ip = source_ip.as_deref(), "login failed");
+            count(Metric::LoginFailed);
+            if plausible {
+                // Into the account's trail if there is one; the same
+                // transaction whether there is or not.
+                let event = self.event(ActivityKind::SignInFailed, id, &client, false);
+                if let Err(e) = store.record_failed_sign_in(&event).await {
+                    // The answer stays "invalid credentials": losing the
+                    // record of a refused attempt must not let it through
+                    // or tell the client more.
+                    count(Metric::StoreErrors);
+                    let error = crate::error::display_chain(&e);
+                    tracing::error!(%error, "failed sign-in not recorded");
+                }
+            }
             return Err(AuthError::InvalidCredentials);
         };
 
@@ -172,9 +188,11 @@ impl AuthService {
             SessionMode::Multi => (None, user.token_version),
             SessionMode::Single => (Some(user.token_version), user.token_version + 1),
         };
-        let user_agent = client
-            .user_agent
-            .map(|ua| ua.chars().take(MAX_USER_AGENT_CHARS).collect::<String>());
+        let user_agent = bounded(client.user_agent.as_deref(), MAX_USER_AGENT_CHARS);
+        let devices = device_key(user_agent.as_deref())
+            .and_then(|device| remember_device(&user.devices, &device));
+        let new_device = devices.is_some();
+        let event = self.event(ActivityKind::SignedIn, &user.id, &client, new_device);
         let created = store
             .create_session(
                 NewSession {
@@ -189,6 +207,8 @@ impl AuthService {
                 bump_from,
                 user_counter,
                 source_counter.as_deref().map(|key| (key, window.ends_at)),
+                &event,
+                devices.as_deref(),
             )
             .await;
         match created {
@@ -210,8 +230,13 @@ impl AuthService {
             user_id = %user.id,
             session = %session_tag(&session_id),
             source_ip = source_ip.as_deref(),
+            new_device,
             "login"
         );
+        count(Metric::LoginSucceeded);
+        if new_device {
+            count(Metric::NewDevice);
+        }
         self.mint_pair(
             SessionRef {
                 user_id: &user.id,

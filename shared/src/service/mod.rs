@@ -4,6 +4,7 @@
 //! Every decision fails closed: a store error is `Unavailable`, never a
 //! pass; anything unexpected about a token is `InvalidToken`.
 
+mod activity;
 mod login;
 mod sessions;
 
@@ -15,13 +16,15 @@ use crate::clock::{Clock, SystemClock};
 use crate::config::{Config, ConfigError, Env};
 use crate::error::{AuthError, InternalError};
 use crate::keys::KeyConfig;
-use crate::model::{SessionClaim, SessionRecord, UserRecord};
+use crate::model::{ActivityKind, ActivityRecord, SessionClaim, SessionRecord, UserRecord};
 use crate::password::Passwords;
 use crate::rules::check_access;
+use crate::rules::throttle::MAX_SOURCE_IP_CHARS;
 use crate::secrets::{key_variables, KeySecret, Reloading};
 use crate::store::Store;
 use crate::token::{Claims, SessionRef, TokenKeys, TokenKind};
 
+pub use activity::ActivityQuery;
 pub use login::RegisterInput;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -69,6 +72,31 @@ pub struct SessionView {
     pub source_ip: Option<String>,
     /// Whether this is the session of the token that asked.
     pub current: bool,
+}
+
+/// One event of the caller's security activity, as
+/// `GET /api/auth/activity` lists it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ActivityView {
+    pub id: String,
+    #[serde(rename = "type")]
+    pub kind: &'static str,
+    /// Unix seconds.
+    pub at: u64,
+    pub source_ip: Option<String>,
+    pub user_agent: Option<String>,
+    /// On `signed_in`: the device was not among the account's recent ones.
+    pub new_device: bool,
+}
+
+/// A page of the caller's activity, newest first.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ActivityPageView {
+    pub events: Vec<ActivityView>,
+    /// Pass as `cursor` for the next page; `null` on the last one.
+    pub next_cursor: Option<String>,
 }
 
 /// Where a login came from, kept on the session for "my sessions".
@@ -230,6 +258,29 @@ impl AuthService {
             .map_err(|_| InternalError::Hashing.into())
     }
 
+    /// A security event of `user_id`'s, now, kept for `AUDIT_RETENTION_DAYS`.
+    fn event(
+        &self,
+        kind: ActivityKind,
+        user_id: &str,
+        client: &ClientInfo,
+        new_device: bool,
+    ) -> ActivityRecord {
+        let now = self.clock().now();
+        ActivityRecord {
+            user_id: user_id.to_string(),
+            event_id: uuid::Uuid::new_v4().to_string(),
+            kind,
+            at_ms: now.millis,
+            expires_at: now
+                .secs
+                .saturating_add(self.inner.config.audit_retention.as_secs()),
+            source_ip: bounded(client.source_ip.as_deref(), MAX_SOURCE_IP_CHARS),
+            user_agent: bounded(client.user_agent.as_deref(), MAX_USER_AGENT_CHARS),
+            new_device,
+        }
+    }
+
     fn mint_pair(
         &self,
         session: SessionRef<'_>,
@@ -299,6 +350,14 @@ impl AuthService {
             user,
         })
     }
+}
+
+/// Longest user agent kept on a session or an event.
+const MAX_USER_AGENT_CHARS: usize = 256;
+
+/// `text`, cut to `max` characters.
+fn bounded(text: Option<&str>, max: usize) -> Option<String> {
+    text.map(|t| t.chars().take(max).collect())
 }
 
 /// What a verified token claims about its session.

@@ -6,7 +6,8 @@ use uuid::Uuid;
 use super::{claim, AuthService, Authorized, ClientInfo, SessionView, TokenPair};
 use crate::error::AuthError;
 use crate::input::{NewPassword, Password};
-use crate::model::SessionClaim;
+use crate::metrics::{count, Metric};
+use crate::model::{ActivityKind, SessionClaim};
 use crate::rules::session::{is_superseded_claim, session_expiry};
 use crate::rules::throttle::Window;
 use crate::rules::{refresh_outcome, RefreshOutcome, Rejection};
@@ -53,6 +54,7 @@ impl AuthService {
             RefreshOutcome::Rotate => {
                 let generation = claims.gen + 1;
                 tracing::info!(%session, generation, "refresh rotated");
+                count(Metric::RefreshRotated);
                 self.mint_pair(session_ref(&claims, generation), now.secs, expires_at)
             }
             RefreshOutcome::Reissue {
@@ -60,6 +62,7 @@ impl AuthService {
                 expires_at,
             } => {
                 tracing::info!(%session, "refresh reused within grace");
+                count(Metric::RefreshReissued);
                 self.mint_pair(session_ref(&claims, generation), now.secs, expires_at)
             }
             RefreshOutcome::RevokeReplay => {
@@ -70,7 +73,12 @@ impl AuthService {
                     source_ip = client.source_ip.as_deref(),
                     "refresh token reuse detected; session revoked"
                 );
-                self.inner.store.delete_session(&claims.sid).await?;
+                let event = self.event(ActivityKind::RefreshReplayed, &claims.sub, client, false);
+                self.inner
+                    .store
+                    .revoke_replayed_session(&claims.sid, &event)
+                    .await?;
+                count(Metric::RefreshReplayRevoked);
                 Err(AuthError::invalid_token(Rejection::ReplayRevoked))
             }
             RefreshOutcome::Dead(reason) => Err(AuthError::invalid_token(reason)),
@@ -108,6 +116,7 @@ impl AuthService {
         &self,
         access_token: &str,
         session_id: &str,
+        client: &ClientInfo,
     ) -> Result<(), AuthError> {
         let claims = self.verify(TokenKind::Access, access_token).await?;
         // Session ids are UUIDs, stored hyphenated and lowercase.
@@ -117,13 +126,14 @@ impl AuthService {
             return Err(AuthError::SessionNotFound);
         };
         if target == claims.sid {
-            return self.logout(access_token).await;
+            return self.logout(access_token, client).await;
         }
         let now = self.clock().now().secs;
+        let event = self.event(ActivityKind::SessionRevoked, &claims.sub, client, false);
         match self
             .inner
             .store
-            .revoke_other_session(claim(&claims), &target, now)
+            .revoke_other_session(claim(&claims), &target, now, &event)
             .await?
         {
             RevokeOutcome::Revoked => {
@@ -132,6 +142,7 @@ impl AuthService {
                     revoked_session = %session_tag(&target),
                     "session revoked"
                 );
+                count(Metric::SessionRevoked);
                 Ok(())
             }
             RevokeOutcome::NotFound => Err(AuthError::SessionNotFound),
@@ -148,6 +159,7 @@ impl AuthService {
         access_token: &str,
         current_password: &Password,
         new_password: Password,
+        client: &ClientInfo,
     ) -> Result<TokenPair, AuthError> {
         let Authorized {
             claims,
@@ -180,10 +192,11 @@ impl AuthService {
             return Err(AuthError::WrongCurrentPassword);
         }
         let hash = self.hash_password(new_password.expose()).await?;
+        let event = self.event(ActivityKind::PasswordChanged, &user.id, client, false);
         let changed = self
             .inner
             .store
-            .change_password(claim(&claims), &hash, now, &counter)
+            .change_password(claim(&claims), &hash, now, &counter, &event)
             .await?;
         if let ClaimCheck::Rejected(_) = changed {
             // The session or version moved meanwhile: no change, and the
@@ -196,6 +209,7 @@ impl AuthService {
             session = %session_tag(&claims.sid),
             "password changed; other sessions ended"
         );
+        count(Metric::PasswordChanged);
         self.mint_pair(
             SessionRef {
                 generation: claims.gen + 1,
@@ -210,29 +224,42 @@ impl AuthService {
     /// Ends this device's session: its access and refresh tokens stop at once.
     /// A superseded token of the live session ends it too
     /// ([`is_superseded_claim`]): its owner is cutting off a thief.
-    pub async fn logout(&self, access_token: &str) -> Result<(), AuthError> {
+    pub async fn logout(&self, access_token: &str, client: &ClientInfo) -> Result<(), AuthError> {
         let claims = self.verify(TokenKind::Access, access_token).await?;
         let now = self.clock().now().secs;
         let store = &self.inner.store;
+        let event = self.event(ActivityKind::SignedOut, &claims.sub, client, false);
         self.write_claim(&claims, now, "logout", |claim| {
-            store.end_session(claim, now)
+            store.end_session(claim, now, &event)
         })
         .await?;
         tracing::info!(session = %session_tag(&claims.sid), "logout");
+        count(Metric::Logout);
         Ok(())
     }
 
     /// Ends every session of the user, on every device; with a superseded
     /// token of a live session too, while the token's version is current.
-    pub async fn logout_all(&self, access_token: &str) -> Result<(), AuthError> {
+    pub async fn logout_all(
+        &self,
+        access_token: &str,
+        client: &ClientInfo,
+    ) -> Result<(), AuthError> {
         let claims = self.verify(TokenKind::Access, access_token).await?;
         let now = self.clock().now().secs;
         let store = &self.inner.store;
+        let event = self.event(
+            ActivityKind::SignedOutEverywhere,
+            &claims.sub,
+            client,
+            false,
+        );
         self.write_claim(&claims, now, "logout everywhere", |claim| {
-            store.bump_token_version(claim, now)
+            store.bump_token_version(claim, now, &event)
         })
         .await?;
         tracing::info!(user_id = %claims.sub, "logout everywhere");
+        count(Metric::LogoutAll);
         Ok(())
     }
 

@@ -7,13 +7,17 @@
 //! | counter | `COUNTER#users`  | value (last `seq` handed out)                                     |
 //! | failures | `LOGINFAIL#USER#<id>#<window>`, `LOGINFAIL#IP#<ip>#<window>` | failures, expires_at (TTL: the window's end) |
 //! | registrations | `REGISTER#IP#<ip>#<window>` | failures (registrations counted), expires_at (TTL) |
+//! | activity | `ACTIVITY#<user id>#<event id>` | activity_user, event_id, at_ms, kind, source_ip, user_agent, new_device, expires_at (TTL) |
 //!
 //! A session's `token_version` is the user's version when it was created (or
 //! last re-keyed): once the user's version moves on (logout-all, password
 //! change) the item lingers until its TTL but no longer counts as live.
 //!
 //! The GSI `by_user` (hash `user_id`, range `created_at`) holds only session
-//! items, so "list my sessions" is one Query.
+//! items, so "list my sessions" is one Query. The GSI `by_activity` (hash
+//! `activity_user`, range `at_ms`) holds only activity items, so a page of
+//! "my activity", newest first, is one Query too. A user item's `devices`
+//! lists the account's recent devices ([`crate::rules::activity::device_key`]).
 
 use std::collections::HashMap;
 
@@ -24,11 +28,12 @@ use aws_sdk_dynamodb::types::{
 use aws_sdk_dynamodb::Client;
 
 use super::StoreError;
-use crate::model::{NewSession, SessionRecord, UserRecord};
+use crate::model::{ActivityKind, ActivityRecord, NewSession, SessionRecord, UserRecord};
 
 pub const PK: &str = "pk";
 pub const TTL_ATTRIBUTE: &str = "expires_at";
 pub const USER_INDEX: &str = "by_user";
+pub const ACTIVITY_INDEX: &str = "by_activity";
 pub const USER_COUNTER_KEY: &str = "COUNTER#users";
 /// The partition key the cold-start warm-up reads: no item ever has it, and
 /// the template grants each function `GetItem` on this key only.
@@ -94,6 +99,11 @@ pub fn register_key(ip: &str, window: u64) -> String {
     format!("REGISTER#IP#{ip}#{window}")
 }
 
+/// The partition key of user `user_id`'s activity event `event_id`.
+pub fn activity_key(user_id: &str, event_id: &str) -> String {
+    format!("ACTIVITY#{user_id}#{event_id}")
+}
+
 /// What an access decision reads of the session and the user items: all
 /// they need, never `password_hash`. The template allows the authorizer and
 /// validate nothing else (`dynamodb:Attributes`), so a bug there cannot
@@ -145,6 +155,50 @@ pub fn user_from_item(item: &Item) -> Result<UserRecord, StoreError> {
         name: get_s(item, "name")?,
         password_hash: get_opt_s(item, "password_hash"),
         token_version: get_n(item, "token_version")?,
+        devices: match item.get("devices") {
+            Some(AttributeValue::L(list)) => {
+                list.iter().filter_map(|v| v.as_s().ok().cloned()).collect()
+            }
+            _ => Vec::new(),
+        },
+    })
+}
+
+/// An activity event's item.
+pub fn activity_item(event: &ActivityRecord) -> Item {
+    let mut item = HashMap::from([
+        (
+            PK.to_string(),
+            s(activity_key(&event.user_id, &event.event_id)),
+        ),
+        ("activity_user".to_string(), s(&event.user_id)),
+        ("event_id".to_string(), s(&event.event_id)),
+        ("at_ms".to_string(), n(event.at_ms)),
+        ("kind".to_string(), s(event.kind.as_str())),
+        (TTL_ATTRIBUTE.to_string(), n(event.expires_at)),
+    ]);
+    if let Some(ip) = &event.source_ip {
+        item.insert("source_ip".to_string(), s(ip));
+    }
+    if let Some(ua) = &event.user_agent {
+        item.insert("user_agent".to_string(), s(ua));
+    }
+    if event.new_device {
+        item.insert("new_device".to_string(), AttributeValue::Bool(true));
+    }
+    item
+}
+
+pub fn activity_from_item(item: &Item) -> Result<ActivityRecord, StoreError> {
+    Ok(ActivityRecord {
+        user_id: get_s(item, "activity_user")?,
+        event_id: get_s(item, "event_id")?,
+        kind: ActivityKind::parse(&get_s(item, "kind")?).ok_or(StoreError::Corrupt("kind"))?,
+        at_ms: get_n(item, "at_ms")?,
+        expires_at: get_n(item, TTL_ATTRIBUTE)?,
+        source_ip: get_opt_s(item, "source_ip"),
+        user_agent: get_opt_s(item, "user_agent"),
+        new_device: matches!(item.get("new_device"), Some(AttributeValue::Bool(true))),
     })
 }
 
@@ -214,6 +268,19 @@ pub async fn create_table(client: &Client, table: &str) -> Result<(), StoreError
             .build()
             .expect("attribute fields set")
     };
+    let index = |name: &str, hash: &str, range: &str| {
+        GlobalSecondaryIndex::builder()
+            .index_name(name)
+            .key_schema(key(hash, KeyType::Hash))
+            .key_schema(key(range, KeyType::Range))
+            .projection(
+                Projection::builder()
+                    .projection_type(ProjectionType::All)
+                    .build(),
+            )
+            .build()
+            .expect("index fields set")
+    };
     client
         .create_table()
         .table_name(table)
@@ -221,20 +288,11 @@ pub async fn create_table(client: &Client, table: &str) -> Result<(), StoreError
         .attribute_definitions(attr(PK, ScalarAttributeType::S))
         .attribute_definitions(attr("user_id", ScalarAttributeType::S))
         .attribute_definitions(attr("created_at", ScalarAttributeType::N))
+        .attribute_definitions(attr("activity_user", ScalarAttributeType::S))
+        .attribute_definitions(attr("at_ms", ScalarAttributeType::N))
         .key_schema(key(PK, KeyType::Hash))
-        .global_secondary_indexes(
-            GlobalSecondaryIndex::builder()
-                .index_name(USER_INDEX)
-                .key_schema(key("user_id", KeyType::Hash))
-                .key_schema(key("created_at", KeyType::Range))
-                .projection(
-                    Projection::builder()
-                        .projection_type(ProjectionType::All)
-                        .build(),
-                )
-                .build()
-                .expect("index fields set"),
-        )
+        .global_secondary_indexes(index(USER_INDEX, "user_id", "created_at"))
+        .global_secondary_indexes(index(ACTIVITY_INDEX, "activity_user", "at_ms"))
         .send()
         .await?;
     client

@@ -1,5 +1,6 @@
-//! Users, sessions and login-failure counters in one DynamoDB table, split
-//! by aggregate: [`users`], [`sessions`], [`throttle`]; [`codec`] holds the
+//! Users, sessions, login-failure counters and security activity in one
+//! DynamoDB table, split by aggregate: [`users`], [`sessions`], [`throttle`],
+//! [`activity`]; [`codec`] holds the
 //! item layout. The rules these writes enforce are in [`crate::rules`], with
 //! the condition expressions the writes use.
 //!
@@ -7,6 +8,7 @@
 //! on AWS), so every read here is judged against the clock, and every
 //! conditional write re-checks expiry itself.
 
+mod activity;
 pub mod codec;
 mod sessions;
 mod throttle;
@@ -20,9 +22,10 @@ use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::{AttributeValue, KeysAndAttributes, TransactWriteItem};
 use aws_sdk_dynamodb::Client;
 
+pub use activity::ActivityPage;
 pub use codec::{
-    ip_failures_key, register_key, session_key, user_failures_key, user_key, Item,
-    DECISION_ATTRIBUTES, PK, TTL_ATTRIBUTE, USER_INDEX, WARM_UP_KEY,
+    activity_key, ip_failures_key, register_key, session_key, user_failures_key, user_key, Item,
+    ACTIVITY_INDEX, DECISION_ATTRIBUTES, PK, TTL_ATTRIBUTE, USER_INDEX, WARM_UP_KEY,
 };
 pub use sessions::{ClaimCheck, RevokeOutcome};
 

@@ -11,7 +11,7 @@ use super::codec::{
     DECISION_PROJECTION, PK, USER_INDEX,
 };
 use super::{Store, StoreError};
-use crate::model::{NewSession, SessionClaim, SessionRecord, UserRecord};
+use crate::model::{ActivityRecord, NewSession, SessionClaim, SessionRecord, UserRecord};
 use crate::rules::session::{
     Rotation, LISTED_SESSION_FILTER, REVOCABLE_SESSION_CONDITION, SESSION_CLAIM_CONDITION,
     USER_VERSION_CONDITION,
@@ -89,18 +89,22 @@ impl Store {
     }
 
     /// Creates a session, deletes the account's attempt counter
-    /// `clear_failures` and gives back the slot the login claimed in the
-    /// source's counter `give_back` (key, window end), in one transaction.
-    /// With `bump_version_from`, the same transaction moves the user's token
-    /// version from that value to the next, signing out every other session
-    /// (single-session mode); it fails with `AlreadyExists` if the version
-    /// moved meanwhile.
+    /// `clear_failures`, gives back the slot the login claimed in the
+    /// source's counter `give_back` (key, window end) and records the
+    /// sign-in `event`, in one transaction. With `bump_version_from`, the
+    /// same transaction moves the user's token version from that value to
+    /// the next, signing out every other session (single-session mode); it
+    /// fails with `AlreadyExists` if the version moved meanwhile. With
+    /// `devices`, it stores the account's new list of recent devices.
+    #[allow(clippy::too_many_arguments)]
     pub async fn create_session(
         &self,
         session: NewSession<'_>,
         bump_version_from: Option<u64>,
         clear_failures: &str,
         give_back: Option<(&str, u64)>,
+        event: &ActivityRecord,
+        devices: Option<&[String]>,
     ) -> Result<(), StoreError> {
         // A session id is a fresh UUID: a collision is refused, not merged.
         let put = Put::builder()
@@ -132,18 +136,40 @@ impl Store {
                 .expect("update fields set");
             items.push(TransactWriteItem::builder().update(give_back).build());
         }
-        if let Some(from) = bump_version_from {
-            let bump = Update::builder()
-                .table_name(&self.table)
-                .key(PK, s(user_key(session.user_id)))
-                .update_expression("SET token_version = :next")
+        // One update of the user item for both (a transaction may touch an
+        // item once).
+        let user = Update::builder()
+            .table_name(&self.table)
+            .key(PK, s(user_key(session.user_id)));
+        let user = match (bump_version_from, devices) {
+            (None, None) => None,
+            (Some(from), devices) => Some(
+                user.update_expression(match devices {
+                    Some(_) => "SET token_version = :next, devices = :devices",
+                    None => "SET token_version = :next",
+                })
                 .condition_expression("token_version = :from")
                 .expression_attribute_values(":from", n(from))
-                .expression_attribute_values(":next", n(from + 1))
-                .build()
-                .expect("update fields set");
-            items.push(TransactWriteItem::builder().update(bump).build());
+                .expression_attribute_values(":next", n(from + 1)),
+            ),
+            // Never creates a user item a deletion removed meanwhile.
+            (None, Some(_)) => Some(
+                user.update_expression("SET devices = :devices")
+                    .condition_expression("attribute_exists(pk)"),
+            ),
+        };
+        if let Some(mut user) = user {
+            if let Some(devices) = devices {
+                let list = devices.iter().map(|d| s(d.as_str())).collect();
+                user = user.expression_attribute_values(
+                    ":devices",
+                    aws_sdk_dynamodb::types::AttributeValue::L(list),
+                );
+            }
+            let update = user.build().expect("update fields set");
+            items.push(TransactWriteItem::builder().update(update).build());
         }
+        items.push(self.activity_put(event));
         // A concurrent failed login bumping the same counter is a conflict:
         // retried, not an error.
         match self.transact(|| items.clone()).await? {
@@ -224,14 +250,22 @@ impl Store {
         })
     }
 
-    /// Deletes a session unconditionally (revocation after refresh reuse).
-    pub async fn delete_session(&self, session_id: &str) -> Result<(), StoreError> {
-        self.client
-            .delete_item()
-            .table_name(&self.table)
-            .key(PK, s(session_key(session_id)))
-            .send()
-            .await?;
+    /// Deletes a session unconditionally (revocation after refresh reuse)
+    /// and records `event`, in one transaction.
+    pub async fn revoke_replayed_session(
+        &self,
+        session_id: &str,
+        event: &ActivityRecord,
+    ) -> Result<(), StoreError> {
+        let items = || {
+            vec![
+                self.delete_by_key(&session_key(session_id)),
+                self.activity_put(event),
+            ]
+        };
+        // Neither item has a condition: only a conflict could stop it, and
+        // `transact` retries those.
+        self.transact(items).await?;
         Ok(())
     }
 
@@ -242,6 +276,7 @@ impl Store {
         &self,
         claim: SessionClaim<'_>,
         now: u64,
+        event: &ActivityRecord,
     ) -> Result<ClaimCheck, StoreError> {
         let items = || {
             let delete = Delete::builder()
@@ -259,6 +294,7 @@ impl Store {
             vec![
                 self.user_version_check(claim),
                 TransactWriteItem::builder().delete(delete).build(),
+                self.activity_put(event),
             ]
         };
         claim_check(self.transact(items).await?, 1)
@@ -271,6 +307,7 @@ impl Store {
         &self,
         claim: SessionClaim<'_>,
         now: u64,
+        event: &ActivityRecord,
     ) -> Result<ClaimCheck, StoreError> {
         let items = || {
             let bump = Update::builder()
@@ -285,6 +322,7 @@ impl Store {
             vec![
                 TransactWriteItem::builder().update(bump).build(),
                 self.session_claim_check(claim, now),
+                self.activity_put(event),
             ]
         };
         claim_check(self.transact(items).await?, 1)
@@ -333,6 +371,7 @@ impl Store {
         claim: SessionClaim<'_>,
         target: &str,
         now: u64,
+        event: &ActivityRecord,
     ) -> Result<RevokeOutcome, StoreError> {
         let items = || {
             let delete = Delete::builder()
@@ -349,6 +388,7 @@ impl Store {
                 self.session_claim_check(claim, now),
                 self.user_version_check(claim),
                 TransactWriteItem::builder().delete(delete).build(),
+                self.activity_put(event),
             ]
         };
         Ok(match self.transact(items).await? {
@@ -368,6 +408,7 @@ impl Store {
         password_hash: &str,
         now: u64,
         failures_key: &str,
+        event: &ActivityRecord,
     ) -> Result<ClaimCheck, StoreError> {
         let items = || {
             let user = Update::builder()
@@ -394,6 +435,7 @@ impl Store {
                 TransactWriteItem::builder().update(user).build(),
                 TransactWriteItem::builder().update(session).build(),
                 self.delete_by_key(failures_key),
+                self.activity_put(event),
             ]
         };
         claim_check(self.transact(items).await?, 1)

@@ -91,6 +91,16 @@ async fn listing_and_revoking_agree_with_their_conditions() {
         .unwrap()
         .unwrap();
     let mut revoked = 0;
+    let event = tokengate::model::ActivityRecord {
+        user_id: claim.user_id.to_string(),
+        event_id: uuid::Uuid::new_v4().to_string(),
+        kind: tokengate::model::ActivityKind::SessionRevoked,
+        at_ms: now * 1000,
+        expires_at: now + 86_400,
+        source_ip: None,
+        user_agent: None,
+        new_device: false,
+    };
     for target in records.iter().chain([&bob_record]) {
         if target.session_id == sid {
             continue;
@@ -98,7 +108,7 @@ async fn listing_and_revoking_agree_with_their_conditions() {
         let expected = may_revoke(claim, target, now);
         let outcome = app
             .store
-            .revoke_other_session(claim, &target.session_id, now)
+            .revoke_other_session(claim, &target.session_id, now, &event)
             .await
             .unwrap();
         let expected_outcome = if expected {

@@ -57,10 +57,23 @@ async fn a_failure_costs_a_read_and_one_claim_per_counter() {
     app.register("alice").await;
     app.calls.take();
     app.login_from("alice", "wrong password", IP).await;
-    // The claims made before argon2 are the failure's count: nothing after.
+    // The claims made before argon2 are the failure's count; after it, only
+    // the account's activity record (a failed sign-in writes nothing else,
+    // so it is the one event with a round trip of its own).
     let mut calls = app.calls.take();
     calls.sort();
-    assert_eq!(calls, ["GetItem", "UpdateItem", "UpdateItem"]);
+    assert_eq!(
+        calls,
+        ["GetItem", "TransactWriteItems", "UpdateItem", "UpdateItem"]
+    );
+    // An unknown id costs the same calls, and stores nothing.
+    app.login_from("nobody", "wrong password", IP).await;
+    let mut calls = app.calls.take();
+    calls.sort();
+    assert_eq!(
+        calls,
+        ["GetItem", "TransactWriteItems", "UpdateItem", "UpdateItem"]
+    );
 }
 
 #[tokio::test]
