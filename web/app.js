@@ -1,4 +1,4 @@
-// The account page: sign up, sign in, your devices, password, sign out.
+// The account page: sign up, sign in, your devices, your activity, password, sign out.
 // Page state lives in document.body.dataset.state: loading | signed-out | signed-in.
 
 import { Tokengate, TokengateError } from './tokengate.js';
@@ -8,6 +8,10 @@ const ui = {
   error: byId('error'),
   whoami: byId('whoami'),
   devices: byId('devices'),
+  activity: byId('activity'),
+  activityEmpty: byId('activity-empty'),
+  activityMore: /** @type {HTMLButtonElement} */ (byId('activity-more')),
+  refreshActivity: /** @type {HTMLButtonElement} */ (byId('refresh-activity')),
   connection: byId('connection'),
   signinForm: /** @type {HTMLFormElement} */ (byId('signin-form')),
   signupForm: /** @type {HTMLFormElement} */ (byId('signup-form')),
@@ -37,6 +41,30 @@ const SIGNED_OUT = {
 };
 
 const dateFormat = new Intl.DateTimeFormat(undefined, { dateStyle: 'medium', timeStyle: 'short' });
+// Events a second apart (a sign-in, then a sign-out) are told apart.
+const eventDateFormat = new Intl.DateTimeFormat(undefined, { dateStyle: 'medium', timeStyle: 'medium' });
+
+// Events per page of the activity list ("Show more" asks for the next).
+const ACTIVITY_PAGE_SIZE = 10;
+
+/**
+ * What each kind of event says (a sign-in from a new device says so).
+ * @type {Map<string, string>}
+ */
+const EVENT_WORDS = new Map([
+  ['signed_in', 'Signed in'],
+  ['sign_in_failed', 'Wrong password entered'],
+  ['refresh_replayed', 'Refresh token reused — that session was ended'],
+  ['session_revoked', 'Signed out a device'],
+  ['password_changed', 'Password changed'],
+  ['signed_out', 'Signed out'],
+  ['signed_out_everywhere', 'Signed out everywhere'],
+]);
+// Worth a second look: someone may have the password or a stolen token.
+const ALARMING = new Set(['sign_in_failed', 'refresh_replayed']);
+
+// Longer user agents (of unknown browsers) are cut to this many characters.
+const MAX_AGENT_CHARS = 60;
 
 /** @type {[string, RegExp][]} */
 const BROWSERS = [
@@ -59,6 +87,13 @@ const SYSTEMS = [
 
 // Where `?api=` is honoured (see localApi); declared before pageOptions runs.
 const LOOPBACK = ['127.0.0.1', 'localhost', '[::1]'];
+
+/**
+ * The activity list: where its next page starts (null: no more), and which
+ * load it shows (a reload makes a pending "Show more" stale).
+ * @type {{cursor: string | null, generation: number}}
+ */
+const activity = { cursor: null, generation: 0 };
 
 const { options, connection } = pageOptions();
 const client = new Tokengate(options);
@@ -84,7 +119,7 @@ onSubmit(ui.signupForm, async ({ id, name, password }) => {
 onSubmit(ui.passwordForm, async ({ currentPassword, newPassword }) => {
   await client.changePassword(currentPassword, newPassword);
   ui.passwordForm.reset();
-  await loadDevices();
+  await Promise.all([loadDevices(), loadActivity()]);
   showStatus('Password changed. Your other devices were signed out.');
 });
 
@@ -92,6 +127,11 @@ onClick(ui.refreshDevices, async () => {
   await loadDevices();
   showStatus('Device list updated.');
 });
+onClick(ui.refreshActivity, async () => {
+  await loadActivity();
+  showStatus('Activity updated.');
+});
+onClick(ui.activityMore, loadMoreActivity);
 onClick(ui.signout, () => client.logout());
 onClick(ui.signoutEverywhere, () => client.logoutAll());
 
@@ -101,7 +141,7 @@ ui.devices.addEventListener('click', (event) => {
   if (!button || !(device instanceof HTMLElement)) return;
   run(/** @type {HTMLButtonElement} */ (button), async () => {
     await client.revoke(/** @type {string} */ (device.dataset.sessionId));
-    await loadDevices();
+    await Promise.all([loadDevices(), loadActivity()]);
     showStatus('That device was signed out.');
   });
 });
@@ -151,13 +191,14 @@ function pageOptions() {
 }
 
 async function showAccount() {
-  try {
-    const [user] = await Promise.all([client.validate(), loadDevices()]);
-    ui.whoami.replaceChildren('Signed in as ', element('strong', {}, user.name), ` (${user.id})`);
-    ui.passwordUsername.value = user.id;
-  } catch (error) {
-    showError(error);
+  // Each part shows what it could load; the first failure is reported.
+  const [user, ...lists] = await Promise.allSettled([client.validate(), loadDevices(), loadActivity()]);
+  if (user.status === 'fulfilled') {
+    ui.whoami.replaceChildren('Signed in as ', element('strong', {}, user.value.name), ` (${user.value.id})`);
+    ui.passwordUsername.value = user.value.id;
   }
+  const failed = [user, ...lists].find((result) => result.status === 'rejected');
+  if (failed) showError(failed.reason);
   // A sign-out may have come while loading.
   if (client.signedIn) setState('signed-in');
 }
@@ -167,6 +208,7 @@ function showSignedOut(reason) {
   setState('signed-out');
   ui.whoami.replaceChildren();
   ui.devices.replaceChildren();
+  clearActivity();
   ui.passwordForm.reset();
   if (reason === 'session-ended') {
     showError(new TokengateError('session ended', { status: 401, code: 'session-ended' }));
@@ -206,6 +248,76 @@ function deviceItem(session) {
   return item;
 }
 
+/** Shows the first page of the activity list (again). */
+async function loadActivity() {
+  const generation = ++activity.generation;
+  const page = await client.activity({ limit: ACTIVITY_PAGE_SIZE });
+  // A later load (or a sign-out) came first: this page is stale.
+  if (generation !== activity.generation) return;
+  ui.activity.replaceChildren(...page.events.map(eventItem));
+  showActivityPage(page);
+}
+
+/** Adds the next, older page to the activity list. */
+async function loadMoreActivity() {
+  const { cursor, generation } = activity;
+  if (cursor === null) return;
+  const page = await client.activity({ limit: ACTIVITY_PAGE_SIZE, cursor });
+  if (generation !== activity.generation) return;
+  ui.activity.append(...page.events.map(eventItem));
+  showActivityPage(page);
+}
+
+/** @param {import('./tokengate.js').ActivityPage} page the page just shown */
+function showActivityPage(page) {
+  activity.cursor = page.nextCursor;
+  ui.activityMore.hidden = page.nextCursor === null;
+  ui.activityEmpty.hidden = page.nextCursor !== null || ui.activity.childElementCount > 0;
+}
+
+function clearActivity() {
+  activity.generation += 1;
+  activity.cursor = null;
+  ui.activity.replaceChildren();
+  ui.activityMore.hidden = true;
+  ui.activityEmpty.hidden = true;
+}
+
+/** @param {import('./tokengate.js').ActivityEvent} event */
+function eventItem(event) {
+  const item = element('li', { className: ALARMING.has(event.type) ? 'event alarming' : 'event' });
+  item.dataset.type = event.type;
+  if (event.newDevice) item.dataset.newDevice = 'true';
+  const agent = event.userAgent ?? '';
+  item.append(
+    element('p', { className: 'event-what' }, eventWords(event)),
+    element(
+      'dl',
+      { className: 'event-facts' },
+      ...fact('When', time(event.at, eventDateFormat)),
+      ...fact('Address', event.sourceIp || 'unknown'),
+      ...fact('Browser', element('span', { className: 'event-agent', title: agent }, shortAgent(agent))),
+    ),
+  );
+  return item;
+}
+
+/**
+ * What happened, in words.
+ * @param {import('./tokengate.js').ActivityEvent} event
+ */
+function eventWords(event) {
+  if (event.type === 'signed_in' && event.newDevice) return 'Signed in from a new device';
+  return EVENT_WORDS.get(event.type) ?? String(event.type);
+}
+
+/** "Chrome on Linux", or the start of an agent the page does not know. */
+function shortAgent(userAgent = '') {
+  if (!userAgent) return 'unknown';
+  const name = describeAgent(userAgent);
+  return name.length > MAX_AGENT_CHARS ? `${name.slice(0, MAX_AGENT_CHARS - 1)}…` : name;
+}
+
 /**
  * @param {string} term
  * @param {string | Node} value
@@ -214,14 +326,20 @@ function fact(term, value) {
   return [element('dt', {}, term), element('dd', {}, value)];
 }
 
-/** @param {number} seconds Unix time */
-function formatTime(seconds) {
-  return dateFormat.format(new Date(seconds * 1000));
+/**
+ * @param {number} seconds Unix time
+ * @param {Intl.DateTimeFormat} [format]
+ */
+function formatTime(seconds, format = dateFormat) {
+  return format.format(new Date(seconds * 1000));
 }
 
-/** @param {number} seconds Unix time */
-function time(seconds) {
-  return element('time', { dateTime: new Date(seconds * 1000).toISOString() }, formatTime(seconds));
+/**
+ * @param {number} seconds Unix time
+ * @param {Intl.DateTimeFormat} [format]
+ */
+function time(seconds, format = dateFormat) {
+  return element('time', { dateTime: new Date(seconds * 1000).toISOString() }, formatTime(seconds, format));
 }
 
 /** "Firefox on Linux" from a user agent, or the agent itself when unknown. */

@@ -67,6 +67,43 @@ export interface Session {
   current: boolean;
 }
 
+/** What happened, in the account's security activity. */
+export type ActivityType =
+  | 'signed_in'
+  | 'sign_in_failed'
+  | 'refresh_replayed'
+  | 'session_revoked'
+  | 'password_changed'
+  | 'signed_out'
+  | 'signed_out_everywhere';
+
+/** One security event. `at` is Unix seconds. */
+export interface ActivityEvent {
+  id: string;
+  type: ActivityType;
+  at: number;
+  /** Where the request came from. */
+  sourceIp: string | null;
+  userAgent: string | null;
+  /** `signed_in` only: from a device the account had not used lately (not among its last 10). */
+  newDevice: boolean;
+}
+
+/** A page of the account's activity, newest first. */
+export interface ActivityPage {
+  /** Possibly fewer than asked for, even with a `nextCursor`. */
+  events: ActivityEvent[];
+  /** The `cursor` of the next (older) page; null on the last one. */
+  nextCursor: string | null;
+}
+
+export interface ActivityOptions {
+  /** Events per page, 1 to 100 (server default 20). Not sent when omitted or null. */
+  limit?: number | null;
+  /** The `nextCursor` of an earlier page. Not sent when omitted or null (the first page). */
+  cursor?: string | null;
+}
+
 /**
  * A failed call. `code`: the server's `error` code, `http_<status>` when the
  * answer had none, or the client's own `network` (status 0), `session-ended`
@@ -119,6 +156,11 @@ export class Tokengate extends EventTarget {
   logoutAll(): Promise<void>;
   /** The user's live sessions, newest first. */
   sessions(): Promise<Session[]>;
+  /**
+   * A page of the account's security activity, newest first. Rejects with
+   * code `invalid_request` (status 400) for a bad `limit` or `cursor`.
+   */
+  activity(options?: ActivityOptions): Promise<ActivityPage>;
   /** Ends one session. */
   revoke(sessionId: string): Promise<void>;
   /** New tokens for this session; every other session ends. */

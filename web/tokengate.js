@@ -79,6 +79,30 @@ const REFRESH_TIMEOUT_MS = 10_000;
  */
 
 /**
+ * What happened, in the account's security activity.
+ * @typedef {'signed_in' | 'sign_in_failed' | 'refresh_replayed' | 'session_revoked'
+ *   | 'password_changed' | 'signed_out' | 'signed_out_everywhere'} ActivityType
+ */
+
+/**
+ * One security event. `at` is Unix seconds.
+ * @typedef {object} ActivityEvent
+ * @property {string} id
+ * @property {ActivityType} type
+ * @property {number} at
+ * @property {string | null} sourceIp where the request came from
+ * @property {string | null} userAgent
+ * @property {boolean} newDevice `signed_in` only: from a device the account had not used lately
+ */
+
+/**
+ * A page of the account's activity, newest first.
+ * @typedef {object} ActivityPage
+ * @property {ActivityEvent[]} events possibly fewer than asked for, even with a `nextCursor`
+ * @property {string | null} nextCursor the `cursor` of the next (older) page; null on the last one
+ */
+
+/**
  * @typedef {object} TokenResponse
  * @property {string} accessToken
  * @property {string} [refreshToken] header mode only
@@ -253,6 +277,23 @@ export class Tokengate extends EventTarget {
   async sessions() {
     const { sessions } = await this.#authed('GET', '/api/auth/sessions');
     return sessions;
+  }
+
+  /**
+   * A page of the account's security activity (sign-ins, wrong passwords,
+   * revocations, ...), newest first. Omitted (or null) options are not sent:
+   * the server's default `limit` (20), and the first page.
+   * @param {{limit?: number | null, cursor?: string | null}} [options]
+   *   `limit`: 1 to 100 events; `cursor`: the `nextCursor` of an earlier page
+   * @returns {Promise<ActivityPage>}
+   * @throws {TokengateError} `invalid_request` (status 400) for a bad `limit` or `cursor`
+   */
+  activity({ limit, cursor } = {}) {
+    const query = new URLSearchParams();
+    if (limit !== undefined && limit !== null) query.set('limit', String(limit));
+    if (cursor !== undefined && cursor !== null) query.set('cursor', cursor);
+    const search = query.toString();
+    return this.#authed('GET', search ? `/api/auth/activity?${search}` : '/api/auth/activity');
   }
 
   /**

@@ -99,6 +99,25 @@ def wait_devices(driver, count):
     return devices(driver)
 
 
+def activity(driver):
+    """The activity list, newest first: (type, what it says, its facts)."""
+    # Read in one script, as for the devices.
+    return [
+        tuple(item)
+        for item in driver.execute_script(
+            "return [...document.querySelectorAll('#activity li.event')].map((li) => ["
+            "li.dataset.type, li.querySelector('.event-what').textContent,"
+            "li.querySelector('.event-facts').textContent])"
+        )
+    ]
+
+
+def wait_activity(driver, first):
+    """The activity list, once its newest event says `first`."""
+    wait_for(driver, lambda d: [what for _, what, _ in activity(d)][:1] == [first])
+    return activity(driver)
+
+
 def call(driver, script):
     """Runs `script` (an async function body with `tg`, the page's client)
     and returns its result, or {'error': code} if it threw."""
@@ -143,6 +162,49 @@ def test_sign_up_sign_in_and_stay_signed_in_across_reloads(api, device):
     wait_state(browser, "signed-in")
     assert wait_devices(browser, 1) == [(session, True)]
     assert refresh_requests(browser) >= 1
+
+
+def test_activity_shows_sign_ins_wrong_passwords_and_revoked_devices(api, device):
+    laptop = device()
+    open_page(laptop, f"{api}/")
+    user_id = f"act-{secrets.token_hex(4)}"
+    fill(laptop, {"#signup-id": user_id, "#signup-name": "Hedy", "#signup-password": PASSWORD})
+    submit(laptop, "#signup-form")
+    wait_state(laptop, "signed-in")
+    # The account's first sign-in: a device it has never seen.
+    (kind, what, facts), = wait_activity(laptop, "Signed in from a new device")
+    assert kind == "signed_in"
+    assert "127.0.0.1" in facts and "Chrome" in facts, facts
+    assert not laptop.find_element(By.ID, "activity-more").is_displayed()
+
+    # A wrong password on another device, then the right one there.
+    phone = device()
+    open_page(phone, f"{api}/")
+    sign_in(phone, user_id, "not the password")
+    wait_error(phone, "invalid_credentials")
+    laptop.find_element(By.ID, "refresh-activity").click()
+    listed = wait_activity(laptop, "Wrong password entered")
+    assert [kind for kind, _, _ in listed] == ["sign_in_failed", "signed_in"]
+    sign_in(phone, user_id)
+    wait_state(phone, "signed-in")
+
+    # Revoking the phone reloads the list.
+    laptop.find_element(By.ID, "refresh-devices").click()
+    (phone_session,) = [sid for sid, this in wait_devices(laptop, 2) if not this]
+    laptop.find_element(
+        By.CSS_SELECTOR, f'li.device[data-session-id="{phone_session}"] button.revoke'
+    ).click()
+    listed = wait_activity(laptop, "Signed out a device")
+    # The phone's browser is the laptop's (one user agent): no new device.
+    assert [what for _, what, _ in listed] == [
+        "Signed out a device",
+        "Signed in",
+        "Wrong password entered",
+        "Signed in from a new device",
+    ]
+    assert [kind for kind, _, _ in listed][0] == "session_revoked"
+    assert not laptop.find_element(By.ID, "activity-more").is_displayed()
+    shot(laptop, "10-activity")
 
 
 def test_wrong_password_then_throttled_with_the_wait_time(api, device):

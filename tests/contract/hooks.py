@@ -6,7 +6,7 @@ Used by scripts/schemathesis.sh (SCHEMATHESIS_HOOKS=tests/contract/hooks.py).
 Every case that needs credentials gets a brand-new session (one login), so
 cases that end sessions (logout, logout-all, DELETE /api/auth/sessions/{id},
 a password change, a refresh reuse) cannot spoil later ones:
-  * Authorization: Bearer <access>   for validate, logout(-all), sessions, password, todos
+  * Authorization: Bearer <access>   for validate, logout(-all), sessions, activity, password, todos
   * Refresh-Token: Bearer <refresh>  for refresh (not on negative cases, because the
     server ignores the body whenever that header is present, so a negative body
     would be accepted with 200)
@@ -38,6 +38,7 @@ AUTHENTICATED_PATHS = [
     "/api/auth/logout-all",
     "/api/auth/sessions",
     "/api/auth/sessions/{sessionId}",
+    "/api/auth/activity",
     "/api/auth/password",
     "/api/todos",
 ]

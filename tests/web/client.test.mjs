@@ -1,7 +1,7 @@
 // The JS client (web/tokengate.js) in header mode against a running server:
 //   TOKENGATE_URL=http://127.0.0.1:3000 node --test tests/web/
 // Each test registers its own user, so reruns against one server never collide.
-// The wrong-password test spends 5 of the per-address failed-login budget
+// The wrong-password tests spend 6 of the per-address failed-login budget
 // (LOGIN_MAX_FAILURES_PER_IP, 50 per window by default).
 
 import assert from 'node:assert/strict';
@@ -251,6 +251,143 @@ test('a wrong password is invalid_credentials; repeated, too_many_attempts with 
   assert.equal(throttled.status, 429);
   assert.equal(throttled.code, 'too_many_attempts');
   assert.ok(throttled.retryAfter > 0, `retryAfter ${throttled.retryAfter}`);
+});
+
+test('activity: a first sign-in is from a new device, then a wrong password is listed first', async () => {
+  const user = await newUser();
+  const c = await signedInClient(user);
+  const first = await c.activity();
+  assert.equal(first.nextCursor, null, 'one event: the last page');
+  assert.equal(first.events.length, 1);
+  const [signIn] = first.events;
+  assert.equal(signIn.type, 'signed_in');
+  assert.equal(signIn.newDevice, true, 'the account had never seen this device');
+  assert.equal(typeof signIn.id, 'string');
+  assert.ok(Math.abs(signIn.at - Date.now() / 1000) < 120, `at ${signIn.at} is Unix seconds, now`);
+  assert.equal(typeof signIn.sourceIp, 'string');
+  assert.equal(typeof signIn.userAgent, 'string');
+
+  await assert.rejects(client().login(user.id, 'not the password'), { code: 'invalid_credentials' });
+  const { events } = await c.activity();
+  assert.deepEqual(
+    events.map((e) => e.type),
+    ['sign_in_failed', 'signed_in'],
+  );
+  assert.equal(events[0].newDevice, false);
+  assert.equal(events[1].id, signIn.id);
+
+  // Signing in again from the same device (the same user agent): not new.
+  await signedInClient(user);
+  const [again] = (await c.activity({ limit: 1 })).events;
+  assert.equal(again.type, 'signed_in');
+  assert.equal(again.newDevice, false);
+});
+
+test('activity pages with limit and nextCursor: newest first, each event once', async () => {
+  const user = await newUser();
+  const laptop = await signedInClient(user);
+  const phone = await signedInClient(user);
+  const tablet = await signedInClient(user);
+  const tabletSession = (await tablet.sessions()).find((s) => s.current);
+  await laptop.revoke(tabletSession.sessionId);
+  await phone.logout();
+
+  const all = await laptop.activity();
+  assert.equal(all.nextCursor, null);
+  assert.deepEqual(
+    all.events.map((e) => e.type),
+    ['signed_out', 'session_revoked', 'signed_in', 'signed_in', 'signed_in'],
+  );
+  assert.ok(all.events.every((e, i) => i === 0 || all.events[i - 1].at >= e.at), 'newest first');
+
+  const firstPage = await laptop.activity({ limit: 1 });
+  assert.deepEqual(firstPage.events.map((e) => e.id), [all.events[0].id]);
+  assert.match(firstPage.nextCursor ?? '', /^\d+\.[0-9a-f-]{36}$/);
+  const secondPage = await laptop.activity({ limit: 1, cursor: firstPage.nextCursor });
+  assert.deepEqual(secondPage.events.map((e) => e.id), [all.events[1].id], 'the next older event');
+
+  // Page by page to the end (a page may hold fewer events than asked for).
+  /** @type {string[]} */
+  const paged = [];
+  /** @type {string | null} */
+  let cursor = null;
+  let pages = 0;
+  do {
+    const page = await laptop.activity({ limit: 2, cursor });
+    assert.ok(page.events.length <= 2, `page ${pages}: ${page.events.length} events`);
+    paged.push(...page.events.map((e) => e.id));
+    cursor = page.nextCursor;
+    pages += 1;
+    assert.ok(pages <= all.events.length + 1, 'the pages come to an end');
+  } while (cursor !== null);
+  assert.deepEqual(paged, all.events.map((e) => e.id), 'every event once, in order');
+});
+
+test("activity: another user's cursor reaches only the caller's own events", async () => {
+  const bob = await signedInClient(await newUser());
+  const alice = await newUser();
+  const aliceLaptop = await signedInClient(alice);
+  await signedInClient(alice);
+  const bobs = (await bob.activity()).events.map((e) => e.id);
+  assert.equal(bobs.length, 1);
+
+  // Alice's cursor is after her newest event, which is newer than Bob's sign-in.
+  const { events, nextCursor } = await aliceLaptop.activity({ limit: 1 });
+  assert.equal(events.length, 1);
+  assert.ok(nextCursor);
+  const page = await bob.activity({ cursor: nextCursor });
+  assert.deepEqual(page.events.map((e) => e.id), bobs, "Bob's own sign-in, nothing of Alice's");
+});
+
+test('activity refuses a bad limit or cursor with invalid_request (400)', async () => {
+  const c = await signedInClient(await newUser());
+  for (const options of [
+    { cursor: 'not-a-cursor' },
+    { cursor: '1764650000123.not-a-uuid' },
+    { cursor: '' },
+    { limit: 0 },
+    { limit: 101 },
+    { limit: 2.5 },
+  ]) {
+    await assert.rejects(
+      c.activity(options),
+      { name: 'TokengateError', status: 400, code: 'invalid_request' },
+      JSON.stringify(options),
+    );
+  }
+  assert.equal(c.signedIn, true, 'a 400 leaves the session alone');
+  assert.equal((await c.activity({ limit: 100 })).events.length, 1);
+});
+
+test('activity sends only the options given', async () => {
+  const tokens = { accessToken: 'access', refreshToken: 'refresh', tokenType: 'Bearer', expiresIn: 3600 };
+  /** @type {string[]} */
+  const urls = [];
+  // Canned answers, no server.
+  const c = client({
+    fetch: async (input, init) => {
+      const request = new Request(input, init);
+      const url = new URL(request.url);
+      if (url.pathname !== '/api/auth/activity') return Response.json(tokens);
+      urls.push(url.pathname + url.search);
+      assert.equal(request.method, 'GET');
+      assert.equal(request.headers.get('Authorization'), 'Bearer access');
+      return Response.json({ events: [], nextCursor: null });
+    },
+  });
+  await c.login('someone', 'a password');
+  assert.deepEqual(await c.activity(), { events: [], nextCursor: null });
+  await c.activity({ limit: 5 });
+  await c.activity({ cursor: '1764650000123.0b6f2c1e-8a8f-4c44-9d55-6a1b2c3d4e5f' });
+  await c.activity({ limit: 1, cursor: 'a b&c=d' });
+  await c.activity({ limit: null, cursor: null });
+  assert.deepEqual(urls, [
+    '/api/auth/activity',
+    '/api/auth/activity?limit=5',
+    '/api/auth/activity?cursor=1764650000123.0b6f2c1e-8a8f-4c44-9d55-6a1b2c3d4e5f',
+    '/api/auth/activity?limit=1&cursor=a+b%26c%3Dd',
+    '/api/auth/activity',
+  ]);
 });
 
 test('no server is a network error (status 0)', async () => {
