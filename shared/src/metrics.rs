@@ -185,6 +185,7 @@ impl Emitter {
             .init()
             .map_err(|e| e.to_string())?;
         describe();
+        collector.set_property("level", emf_level(crate::telemetry::level_from_env()));
         Ok(Emitter { collector })
     }
 
@@ -210,6 +211,20 @@ impl Emitter {
             let mut out = std::io::stdout().lock();
             let _ = out.write_all(&lines).and_then(|()| out.flush());
         }
+    }
+}
+
+/// The `level` of the EMF lines: Lambda's log-level filter reads it (a
+/// line without one counts as INFO), so at `ApplicationLogLevel` WARN or
+/// ERROR the metrics take that level and still reach CloudWatch.
+pub fn emf_level(filter: tracing_subscriber::filter::LevelFilter) -> &'static str {
+    use tracing_subscriber::filter::LevelFilter;
+    if filter == LevelFilter::ERROR || filter == LevelFilter::OFF {
+        "ERROR"
+    } else if filter == LevelFilter::WARN {
+        "WARN"
+    } else {
+        "INFO"
     }
 }
 
@@ -312,8 +327,9 @@ mod tests {
         .unwrap();
         assert_eq!(named.service, "stack-Login-abc");
         assert_eq!(named.namespace, "Acme/Auth");
+        let long = "n".repeat(256);
         for bad in [
-            ("POWERTOOLS_METRICS_NAMESPACE", ""),
+            ("POWERTOOLS_METRICS_NAMESPACE", long.as_str()),
             ("POWERTOOLS_METRICS_NAMESPACE", "AWS/Lambda"),
             ("POWERTOOLS_METRICS_NAMESPACE", "tökengate"),
             ("POWERTOOLS_SERVICE_NAME", ":login"),
@@ -322,6 +338,16 @@ mod tests {
             let err = settings(&[bad]).unwrap_err();
             assert!(err.to_string().starts_with(bad.0), "{err}");
         }
+    }
+
+    #[test]
+    fn emf_lines_pass_any_log_level_filter() {
+        use tracing_subscriber::filter::LevelFilter;
+        assert_eq!(emf_level(LevelFilter::TRACE), "INFO");
+        assert_eq!(emf_level(LevelFilter::INFO), "INFO");
+        assert_eq!(emf_level(LevelFilter::WARN), "WARN");
+        assert_eq!(emf_level(LevelFilter::ERROR), "ERROR");
+        assert_eq!(emf_level(LevelFilter::OFF), "ERROR");
     }
 
     #[test]

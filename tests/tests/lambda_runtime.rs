@@ -52,6 +52,8 @@ fn lambda_env(app: &TestApp, runtime_api: String) -> Vec<(&'static str, String)>
         ("AWS_LAMBDA_LOG_STREAM_NAME", "test".into()),
         ("AWS_LAMBDA_LOG_GROUP_NAME", "test".into()),
         ("AWS_LAMBDA_LOG_FORMAT", "JSON".into()),
+        // The template's LogLevel at WARN: metrics must still get through.
+        ("AWS_LAMBDA_LOG_LEVEL", "WARN".into()),
         ("POWERTOOLS_SERVICE_NAME", "authorizer".into()),
         ("AWS_REGION", "us-east-1".into()),
         ("AWS_ACCESS_KEY_ID", "local".into()),
@@ -121,6 +123,8 @@ fn each_invocation_writes_its_emf_metrics_with_its_request_id() {
             let metrics = parse_lines(line.as_bytes()).unwrap_or_else(|e| panic!("{e}"));
             let doc: Value = serde_json::from_str(line).unwrap();
             let id = doc["function_request_id"].as_str().unwrap().to_string();
+            // What Lambda's log-level filter reads.
+            assert_eq!(doc["level"], "WARN", "{line}");
             for metric in metrics {
                 assert_eq!(metric.namespace, "tokengate");
                 assert_eq!(
