@@ -132,3 +132,13 @@ pub fn authorizer_v2_event(authorization: Option<&str>) -> Value {
         gateway_events::http_api_v2_authorizer(request, "GET /api/todos")
     })
 }
+
+/// The (access, refresh) tokens of a `200` token response.
+pub fn token_pair(response: &lambda_http::Response<lambda_http::Body>) -> (String, String) {
+    assert_eq!(response.status(), 200, "{}", body_text(response));
+    let body = body_json(response);
+    (
+        body["accessToken"].as_str().unwrap().to_string(),
+        body["refreshToken"].as_str().unwrap().to_string(),
+    )
+}

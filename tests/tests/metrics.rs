@@ -67,15 +67,6 @@ fn counts(expected: &[(&str, f64)]) -> BTreeMap<String, f64> {
     expected.iter().map(|(k, v)| (k.to_string(), *v)).collect()
 }
 
-fn pair(response: &lambda_http::Response<lambda_http::Body>) -> (String, String) {
-    assert_eq!(response.status(), 200, "{}", body_text(response));
-    let body = body_json(response);
-    (
-        body["accessToken"].as_str().unwrap().to_string(),
-        body["refreshToken"].as_str().unwrap().to_string(),
-    )
-}
-
 #[tokio::test]
 async fn sign_ins_and_registrations_count_what_happened() {
     let _turn = turn().await;
@@ -94,9 +85,9 @@ async fn sign_ins_and_registrations_count_what_happened() {
         counts(&[("Registered", 1.0), ("RegisterThrottled", 1.0)])
     );
 
-    pair(&app.login_with_agent("alice", PASSWORD, "Laptop/1").await);
-    pair(&app.login_with_agent("alice", PASSWORD, "Laptop/2").await);
-    pair(&app.login_with_agent("alice", PASSWORD, "Phone/1").await);
+    token_pair(&app.login_with_agent("alice", PASSWORD, "Laptop/1").await);
+    token_pair(&app.login_with_agent("alice", PASSWORD, "Laptop/2").await);
+    token_pair(&app.login_with_agent("alice", PASSWORD, "Phone/1").await);
     assert_eq!(
         emitted().1,
         counts(&[("LoginSucceeded", 3.0), ("NewDevice", 2.0)])
@@ -126,18 +117,18 @@ async fn session_operations_count_what_happened() {
     let _turn = turn().await;
     let app = TestApp::new().await;
     app.register("alice").await;
-    let (laptop, refresh) = pair(&app.login_with_agent("alice", PASSWORD, "Laptop/1").await);
-    let (phone, _) = pair(&app.login_with_agent("alice", PASSWORD, "Phone/1").await);
+    let (laptop, refresh) = token_pair(&app.login_with_agent("alice", PASSWORD, "Laptop/1").await);
+    let (phone, _) = token_pair(&app.login_with_agent("alice", PASSWORD, "Phone/1").await);
     emitted();
 
-    let (_, rotated) = pair(&app.refresh(&refresh).await);
+    let (_, rotated) = token_pair(&app.refresh(&refresh).await);
     // Inside the grace: the same pair again, not a replay.
-    pair(&app.refresh(&refresh).await);
+    token_pair(&app.refresh(&refresh).await);
     assert_eq!(
         emitted().1,
         counts(&[("RefreshRotated", 1.0), ("RefreshReissued", 1.0)])
     );
-    pair(&app.refresh(&rotated).await);
+    token_pair(&app.refresh(&rotated).await);
     app.clock.advance(Duration::from_secs(60));
     assert_error(&app.refresh(&rotated).await, 401, "invalid_token");
     assert_eq!(
@@ -145,11 +136,11 @@ async fn session_operations_count_what_happened() {
         counts(&[("RefreshRotated", 1.0), ("RefreshReplayRevoked", 1.0)])
     );
 
-    let (tablet, _) = pair(&app.login_with_agent("alice", PASSWORD, "Tablet/1").await);
+    let (tablet, _) = token_pair(&app.login_with_agent("alice", PASSWORD, "Tablet/1").await);
     let tablet_sid = claims_of(&tablet)["sid"].as_str().unwrap().to_string();
     emitted();
     assert_eq!(app.revoke(&phone, &tablet_sid).await.status(), 204);
-    let (phone, _) = pair(
+    let (phone, _) = token_pair(
         &app.change_password(&phone, PASSWORD, "a brand new passphrase")
             .await,
     );
@@ -157,7 +148,7 @@ async fn session_operations_count_what_happened() {
         app.logout("/api/auth/logout-all", &phone).await.status(),
         200
     );
-    let (again, _) = pair(
+    let (again, _) = token_pair(
         &app.login_with_agent("alice", "a brand new passphrase", "Phone/1")
             .await,
     );

@@ -12,15 +12,6 @@ const LAPTOP: &str = "Mozilla/5.0 (X11; Linux x86_64) Chrome/156.0.7000.1 Safari
 const LAPTOP_UPDATED: &str = "Mozilla/5.0 (X11; Linux x86_64) Chrome/157.0.7100.2 Safari/537.36";
 const PHONE: &str = "Mozilla/5.0 (iPhone; CPU iPhone OS 19_1) Mobile Safari/604.1";
 
-fn tokens(response: &lambda_http::Response<lambda_http::Body>) -> (String, String) {
-    assert_eq!(response.status(), 200, "{}", body_text(response));
-    let body = body_json(response);
-    (
-        body["accessToken"].as_str().unwrap().to_string(),
-        body["refreshToken"].as_str().unwrap().to_string(),
-    )
-}
-
 fn sid(token: &str) -> String {
     claims_of(token)["sid"].as_str().unwrap().to_string()
 }
@@ -56,15 +47,15 @@ fn tick(app: &TestApp) {
 async fn every_security_event_lands_in_the_trail_newest_first() {
     let app = TestApp::new().await;
     app.register("alice").await;
-    let (_, laptop_refresh) = tokens(&app.login_with_agent("alice", PASSWORD, LAPTOP).await);
+    let (_, laptop_refresh) = token_pair(&app.login_with_agent("alice", PASSWORD, LAPTOP).await);
     tick(&app);
     // A browser update is the same device.
-    tokens(
+    token_pair(
         &app.login_with_agent("alice", PASSWORD, LAPTOP_UPDATED)
             .await,
     );
     tick(&app);
-    let (phone, _) = tokens(&app.login_with_agent("alice", PASSWORD, PHONE).await);
+    let (phone, _) = token_pair(&app.login_with_agent("alice", PASSWORD, PHONE).await);
     tick(&app);
     assert_error(
         &app.login_with_agent("alice", "not the password", PHONE)
@@ -74,15 +65,15 @@ async fn every_security_event_lands_in_the_trail_newest_first() {
     );
     tick(&app);
     // The laptop's refresh token, rotated and then replayed past the grace.
-    tokens(&app.refresh(&laptop_refresh).await);
+    token_pair(&app.refresh(&laptop_refresh).await);
     app.clock.advance(Duration::from_secs(60));
     assert_error(&app.refresh(&laptop_refresh).await, 401, "invalid_token");
     tick(&app);
-    let (other, _) = tokens(&app.login_with_agent("alice", PASSWORD, LAPTOP).await);
+    let (other, _) = token_pair(&app.login_with_agent("alice", PASSWORD, LAPTOP).await);
     tick(&app);
     assert_eq!(app.revoke(&phone, &sid(&other)).await.status(), 204);
     tick(&app);
-    let (phone, _) = tokens(
+    let (phone, _) = token_pair(
         &app.change_password(&phone, PASSWORD, "a brand new passphrase")
             .await,
     );
@@ -93,9 +84,9 @@ async fn every_security_event_lands_in_the_trail_newest_first() {
     );
     tick(&app);
     let password = "a brand new passphrase";
-    let (last, _) = tokens(&app.login_with_agent("alice", password, PHONE).await);
+    let (last, _) = token_pair(&app.login_with_agent("alice", password, PHONE).await);
     tick(&app);
-    let (spare, _) = tokens(&app.login_with_agent("alice", password, PHONE).await);
+    let (spare, _) = token_pair(&app.login_with_agent("alice", password, PHONE).await);
     tick(&app);
     assert_eq!(app.logout("/api/auth/logout", &spare).await.status(), 200);
 
@@ -163,7 +154,7 @@ async fn recording_adds_no_round_trip_to_any_operation() {
     let app = TestApp::new().await;
     app.register("alice").await;
     app.calls.take();
-    let (_, refresh) = tokens(&app.login_with_agent("alice", PASSWORD, LAPTOP).await);
+    let (_, refresh) = token_pair(&app.login_with_agent("alice", PASSWORD, LAPTOP).await);
     let mut calls = app.calls.take();
     calls.sort();
     // The user read and the two claims, then one transaction (session,
@@ -172,9 +163,9 @@ async fn recording_adds_no_round_trip_to_any_operation() {
         calls,
         ["GetItem", "TransactWriteItems", "UpdateItem", "UpdateItem"]
     );
-    let (_, refresh) = tokens(&app.refresh(&refresh).await);
+    let (_, refresh) = token_pair(&app.refresh(&refresh).await);
     assert_eq!(app.calls.take(), ["TransactWriteItems"]);
-    tokens(&app.refresh(&refresh).await);
+    token_pair(&app.refresh(&refresh).await);
     // Past the reuse grace.
     app.clock.advance(Duration::from_secs(60));
     app.calls.take();
@@ -185,14 +176,14 @@ async fn recording_adds_no_round_trip_to_any_operation() {
         app.calls.take(),
         ["TransactWriteItems", "TransactWriteItems"]
     );
-    let (phone, _) = tokens(&app.login_with_agent("alice", PASSWORD, PHONE).await);
-    let (laptop, _) = tokens(&app.login_with_agent("alice", PASSWORD, LAPTOP).await);
+    let (phone, _) = token_pair(&app.login_with_agent("alice", PASSWORD, PHONE).await);
+    let (laptop, _) = token_pair(&app.login_with_agent("alice", PASSWORD, LAPTOP).await);
     app.calls.take();
     assert_eq!(app.revoke(&laptop, &sid(&phone)).await.status(), 204);
     assert_eq!(app.calls.take(), ["TransactWriteItems"]);
     assert_eq!(app.logout("/api/auth/logout", &laptop).await.status(), 200);
     assert_eq!(app.calls.take(), ["TransactWriteItems"]);
-    let (laptop, _) = tokens(&app.login_with_agent("alice", PASSWORD, LAPTOP).await);
+    let (laptop, _) = token_pair(&app.login_with_agent("alice", PASSWORD, LAPTOP).await);
     app.calls.take();
     assert_eq!(
         app.logout("/api/auth/logout-all", &laptop).await.status(),
@@ -205,15 +196,15 @@ async fn recording_adds_no_round_trip_to_any_operation() {
 async fn a_known_device_signs_in_without_writing_the_user() {
     let app = TestApp::new().await;
     app.register("alice").await;
-    tokens(&app.login_with_agent("alice", PASSWORD, LAPTOP).await);
+    token_pair(&app.login_with_agent("alice", PASSWORD, LAPTOP).await);
     let before = user_item(&app, "alice").await;
     assert_eq!(before["devices"].as_l().unwrap().len(), 1);
-    tokens(
+    token_pair(
         &app.login_with_agent("alice", PASSWORD, LAPTOP_UPDATED)
             .await,
     );
     assert_eq!(user_item(&app, "alice").await, before);
-    tokens(&app.login_with_agent("alice", PASSWORD, PHONE).await);
+    token_pair(&app.login_with_agent("alice", PASSWORD, PHONE).await);
     assert_eq!(
         user_item(&app, "alice").await["devices"]
             .as_l()
@@ -284,7 +275,7 @@ async fn pages_follow_the_cursor_without_gaps_or_repeats() {
     app.register("alice").await;
     let mut last = String::new();
     for _ in 0..5 {
-        last = tokens(&app.login_with_agent("alice", PASSWORD, LAPTOP).await).0;
+        last = token_pair(&app.login_with_agent("alice", PASSWORD, LAPTOP).await).0;
         tick(&app);
     }
     let whole = trail(&app, &last, 100).await;
@@ -305,10 +296,10 @@ async fn a_cursor_never_reaches_another_users_events() {
     app.register("bob").await;
     let mut alice = String::new();
     for _ in 0..3 {
-        alice = tokens(&app.login_with_agent("alice", PASSWORD, LAPTOP).await).0;
+        alice = token_pair(&app.login_with_agent("alice", PASSWORD, LAPTOP).await).0;
         tick(&app);
     }
-    let bob = tokens(&app.login_with_agent("bob", PASSWORD, PHONE).await).0;
+    let bob = token_pair(&app.login_with_agent("bob", PASSWORD, PHONE).await).0;
     let page = body_json(&app.activity(&alice, "limit=1").await);
     let cursor = page["nextCursor"].as_str().unwrap().to_string();
     // Alice's cursor in Bob's request positions Bob's own trail.
@@ -354,11 +345,11 @@ async fn bad_limits_and_cursors_are_400_and_no_token_is_401() {
 async fn events_past_their_retention_are_never_shown() {
     let app = TestApp::with_env(&[("AUDIT_RETENTION_DAYS", "1")]).await;
     app.register("alice").await;
-    tokens(&app.login_with_agent("alice", PASSWORD, LAPTOP).await);
+    token_pair(&app.login_with_agent("alice", PASSWORD, LAPTOP).await);
     app.clock.advance(Duration::from_secs(86_400 + 1));
     // DynamoDB's TTL has not deleted the item (it never runs on a moved
     // clock); the listing judges it by the clock.
     assert_eq!(activity_items(&app).await.len(), 1);
-    let (access, _) = tokens(&app.login_with_agent("alice", PASSWORD, LAPTOP).await);
+    let (access, _) = token_pair(&app.login_with_agent("alice", PASSWORD, LAPTOP).await);
     assert_eq!(kinds(&trail(&app, &access, 10).await), ["signed_in"]);
 }

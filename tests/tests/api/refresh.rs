@@ -6,15 +6,6 @@ async fn logged_in(app: &TestApp) -> (String, String) {
     app.login("alice").await
 }
 
-fn pair(response: &lambda_http::Response<lambda_http::Body>) -> (String, String) {
-    assert_eq!(response.status(), 200, "{}", body_text(response));
-    let body = body_json(response);
-    (
-        body["accessToken"].as_str().unwrap().to_string(),
-        body["refreshToken"].as_str().unwrap().to_string(),
-    )
-}
-
 fn sid(token: &str) -> String {
     claims_of(token)["sid"].as_str().unwrap().to_string()
 }
@@ -34,7 +25,7 @@ async fn refresh_rotates_in_one_round_trip_and_old_access_stops() {
     let body = body_json(&response);
     assert_eq!(body["tokenType"], "Bearer");
     assert_eq!(body["expiresIn"], 900);
-    let (access2, refresh2) = pair(&response);
+    let (access2, refresh2) = token_pair(&response);
     assert_eq!(sid(&access2), sid(&access1), "same session");
     assert_eq!(claims_of(&access2)["gen"], 2);
     assert_eq!(claims_of(&refresh2)["gen"], 2);
@@ -70,20 +61,20 @@ async fn refresh_token_sources_kotlin_header_and_go_body() {
         &app.service,
     )
     .await;
-    let (_, refresh) = pair(&response);
+    let (_, refresh) = token_pair(&response);
     // Go design: JSON body, either spelling.
     let response = refresh_fn::handle(
         post("/api/auth/refresh", &json!({"refreshToken": refresh})),
         &app.service,
     )
     .await;
-    let (_, refresh) = pair(&response);
+    let (_, refresh) = token_pair(&response);
     let response = refresh_fn::handle(
         post("/api/auth/refresh", &json!({"refresh_token": refresh})),
         &app.service,
     )
     .await;
-    let (_, refresh) = pair(&response);
+    let (_, refresh) = token_pair(&response);
     assert_eq!(claims_of(&refresh)["gen"], 4);
 
     // Nothing usable sent.
@@ -121,7 +112,7 @@ async fn access_token_is_never_a_refresh_token() {
     assert_error(&app.validate(&refresh).await, 401, "invalid_token");
     // And neither attempt disturbed the session.
     assert_eq!(app.validate(&access).await.status(), 200);
-    pair(&app.refresh(&refresh).await);
+    token_pair(&app.refresh(&refresh).await);
 }
 
 #[tokio::test]
@@ -138,7 +129,7 @@ async fn concurrent_refreshes_with_one_token_advance_exactly_one_generation() {
     }
     let mut pairs = Vec::new();
     for h in handles {
-        pairs.push(pair(&h.await.unwrap()));
+        pairs.push(token_pair(&h.await.unwrap()));
     }
     let session = app.store.get_session(&sid(&access)).await.unwrap().unwrap();
     assert_eq!(session.generation, 2, "one rotation, however many raced");
@@ -148,7 +139,7 @@ async fn concurrent_refreshes_with_one_token_advance_exactly_one_generation() {
         assert_eq!(app.validate(access).await.status(), 200);
     }
     // Any one of the returned refresh tokens carries the session on.
-    let (access3, _) = pair(&app.refresh(&pairs[7].1).await);
+    let (access3, _) = token_pair(&app.refresh(&pairs[7].1).await);
     assert_eq!(claims_of(&access3)["gen"], 3);
 }
 
@@ -156,9 +147,9 @@ async fn concurrent_refreshes_with_one_token_advance_exactly_one_generation() {
 async fn previous_refresh_token_within_grace_gets_current_tokens_without_rotating() {
     let app = TestApp::new().await;
     let (_, refresh1) = logged_in(&app).await;
-    let (access2, _) = pair(&app.refresh(&refresh1).await);
+    let (access2, _) = token_pair(&app.refresh(&refresh1).await);
     // Another tab still holds refresh1.
-    let (access_again, refresh_again) = pair(&app.refresh(&refresh1).await);
+    let (access_again, refresh_again) = token_pair(&app.refresh(&refresh1).await);
     assert_eq!(claims_of(&access_again)["gen"], 2);
     assert_eq!(
         app.store
@@ -171,7 +162,7 @@ async fn previous_refresh_token_within_grace_gets_current_tokens_without_rotatin
     );
     assert_eq!(app.validate(&access2).await.status(), 200);
     assert_eq!(app.validate(&access_again).await.status(), 200);
-    pair(&app.refresh(&refresh_again).await);
+    token_pair(&app.refresh(&refresh_again).await);
 }
 
 #[tokio::test]
@@ -179,7 +170,7 @@ async fn reuse_after_grace_revokes_the_whole_session_but_not_others() {
     let app = TestApp::new().await;
     let (_, refresh1) = logged_in(&app).await;
     let (other_access, other_refresh) = app.login("alice").await;
-    let (access2, refresh2) = pair(&app.refresh(&refresh1).await);
+    let (access2, refresh2) = token_pair(&app.refresh(&refresh1).await);
     // Past the 10 s grace, by the service's clock.
     app.clock.advance(std::time::Duration::from_millis(11_000));
 
@@ -196,15 +187,15 @@ async fn reuse_after_grace_revokes_the_whole_session_but_not_others() {
 
     // The user's other device is untouched.
     assert_eq!(app.validate(&other_access).await.status(), 200);
-    pair(&app.refresh(&other_refresh).await);
+    token_pair(&app.refresh(&other_refresh).await);
 }
 
 #[tokio::test]
 async fn older_generation_replay_revokes_even_within_grace() {
     let app = TestApp::new().await;
     let (_, refresh1) = logged_in(&app).await;
-    let (_, refresh2) = pair(&app.refresh(&refresh1).await);
-    let (access3, refresh3) = pair(&app.refresh(&refresh2).await);
+    let (_, refresh2) = token_pair(&app.refresh(&refresh1).await);
+    let (access3, refresh3) = token_pair(&app.refresh(&refresh2).await);
     assert_error(&app.refresh(&refresh1).await, 401, "invalid_token");
     assert_error(&app.validate(&access3).await, 401, "invalid_token");
     assert_error(&app.refresh(&refresh3).await, 401, "invalid_token");
@@ -214,7 +205,7 @@ async fn older_generation_replay_revokes_even_within_grace() {
 async fn strict_mode_revokes_on_any_reuse() {
     let app = TestApp::with_env(&[("REFRESH_REUSE_GRACE_SECS", "0")]).await;
     let (_, refresh1) = logged_in(&app).await;
-    let (access2, _) = pair(&app.refresh(&refresh1).await);
+    let (access2, _) = token_pair(&app.refresh(&refresh1).await);
     assert_error(&app.refresh(&refresh1).await, 401, "invalid_token");
     assert_error(&app.validate(&access2).await, 401, "invalid_token");
 }
@@ -236,7 +227,7 @@ async fn refresh_after_logout_all_is_rejected() {
 async fn a_replay_inside_the_grace_after_logout_all_gets_401() {
     let app = TestApp::new().await;
     let (_, refresh1) = logged_in(&app).await;
-    let (access2, refresh2) = pair(&app.refresh(&refresh1).await);
+    let (access2, refresh2) = token_pair(&app.refresh(&refresh1).await);
     assert_eq!(
         app.logout("/api/auth/logout-all", &access2).await.status(),
         200
@@ -258,7 +249,7 @@ async fn a_rotation_whose_answer_was_lost_is_not_taken_for_a_replay() {
     let sdk_attempts = tokengate::store::Resilience::DEFAULT.max_attempts;
     app.faults.lose_transaction_answers(sdk_attempts);
     app.calls.take();
-    let (access2, refresh2) = pair(&app.refresh(&refresh1).await);
+    let (access2, refresh2) = token_pair(&app.refresh(&refresh1).await);
     assert_eq!(
         app.calls.take().len(),
         sdk_attempts as usize + 1,
@@ -266,6 +257,6 @@ async fn a_rotation_whose_answer_was_lost_is_not_taken_for_a_replay() {
     );
     assert_eq!(claims_of(&access2)["gen"], 2);
     assert_eq!(app.validate(&access2).await.status(), 200);
-    let (_, refresh3) = pair(&app.refresh(&refresh2).await);
+    let (_, refresh3) = token_pair(&app.refresh(&refresh2).await);
     assert_eq!(claims_of(&refresh3)["gen"], 3);
 }
