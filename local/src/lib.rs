@@ -87,6 +87,7 @@ impl Gateway {
             ms = started.elapsed().as_secs_f64() * 1000.0,
             "request"
         );
+        crate::metrics::after_request();
         response
     }
 

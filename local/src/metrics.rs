@@ -1,18 +1,23 @@
 //! The local server's metrics: the same EMF emitter as on AWS
-//! ([`tokengate::metrics`]), flushed every second instead of after each
-//! invocation. The lines go to `METRICS_FILE` if set (`make dev` sets it),
-//! and add up to the one-line summary printed at exit.
+//! ([`tokengate::metrics`]), flushed after each request as a function
+//! flushes after each invocation (so the authorizer's latency histogram
+//! never holds more than one request's worth). The lines go to
+//! `METRICS_FILE` if set (`make dev` sets it), and add up to the one-line
+//! summary printed at exit.
 
 use std::io::Write;
-use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::sync::{Mutex, OnceLock};
 
 use tokengate::env::Env;
 use tokengate::metrics::{Emitter, MetricsSettings, Tally};
 
+/// The process's metrics, once installed (the server's `main` does; tests
+/// that build a [`crate::Gateway`] without it emit nothing).
+static INSTALLED: OnceLock<LocalMetrics> = OnceLock::new();
+
 pub struct LocalMetrics {
     emitter: Emitter,
-    state: Arc<Mutex<State>>,
+    state: Mutex<State>,
 }
 
 struct State {
@@ -37,11 +42,10 @@ impl State {
 
 impl LocalMetrics {
     /// Installs the emitter (service `local` unless `POWERTOOLS_SERVICE_NAME`
-    /// says otherwise) and starts the flushing task.
-    pub fn install() -> Result<LocalMetrics, String> {
+    /// says otherwise), once per process.
+    pub fn install() -> Result<&'static LocalMetrics, String> {
         let settings =
             MetricsSettings::read(&Env::process(), "local").map_err(|e| e.to_string())?;
-        let emitter = Emitter::install(&settings)?;
         let file = match std::env::var("METRICS_FILE") {
             Ok(path) if !path.trim().is_empty() => Some(
                 std::fs::OpenOptions::new()
@@ -52,27 +56,32 @@ impl LocalMetrics {
             ),
             _ => None,
         };
-        let state = Arc::new(Mutex::new(State {
-            tally: Tally::default(),
-            file,
-        }));
-        let (task_state, task_emitter) = (state.clone(), emitter);
-        tokio::spawn(async move {
-            let mut every = tokio::time::interval(Duration::from_secs(1));
-            loop {
-                every.tick().await;
-                let lines = task_emitter.flush(None);
-                task_state.lock().expect("metrics state").add(&lines);
-            }
-        });
-        Ok(LocalMetrics { emitter, state })
+        let emitter = Emitter::install(&settings)?;
+        let metrics = LocalMetrics {
+            emitter,
+            state: Mutex::new(State {
+                tally: Tally::default(),
+                file,
+            }),
+        };
+        Ok(INSTALLED.get_or_init(|| metrics))
+    }
+
+    fn flush(&self) {
+        let lines = self.emitter.flush(None);
+        self.state.lock().expect("metrics state").add(&lines);
     }
 
     /// Flushes what is left and sums everything up in one line.
     pub fn finish(&self) -> String {
-        let lines = self.emitter.flush(None);
-        let mut state = self.state.lock().expect("metrics state");
-        state.add(&lines);
-        state.tally.summary()
+        self.flush();
+        self.state.lock().expect("metrics state").tally.summary()
+    }
+}
+
+/// What a request leaves behind: its EMF lines, flushed.
+pub fn after_request() {
+    if let Some(metrics) = INSTALLED.get() {
+        metrics.flush();
     }
 }
