@@ -48,6 +48,6 @@ fi
 if [ -n "$moto_port" ]; then
   wait_port "$moto_pid" "$moto_port" target/moto.log
   export MOTO_ENDPOINT="http://127.0.0.1:$moto_port"
-  echo "moto (Secrets Manager) on $MOTO_ENDPOINT"
+  echo "moto (Secrets Manager, SES v2) on $MOTO_ENDPOINT"
 fi
 export AWS_ACCESS_KEY_ID=local AWS_SECRET_ACCESS_KEY=local AWS_REGION=us-east-1

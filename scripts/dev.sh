@@ -8,7 +8,10 @@
 #   DDB_PERSIST=1   keep DynamoDB Local's data in .dynamodb/ (default: in memory)
 #   DYNAMODB_ENDPOINT  use this DynamoDB instead of starting one
 #   MOTO_PORT       the moto server's port (4566), when this script starts it
-#   MOTO_ENDPOINT   use this Secrets Manager (moto) instead of starting one
+#   MOTO_ENDPOINT   use this moto (Secrets Manager, SES v2) instead of starting one
+#   MAIL_FROM       the sender of verification and reset codes (no-reply@tokengate.local);
+#                   its domain is made an SES identity in moto. Each message's code is
+#                   also printed here ("mail to ...: code ...").
 #   JWT_SECRET      signing secret; a random dev-only one is generated if unset.
 #                   Stored with JWT_PREVIOUS_SECRET (if set) as the JSON secret
 #                   tokengate/dev/keys; neither reaches the server's environment.
@@ -22,7 +25,8 @@
 #   WEB_ROOT        the account page served at / (default: web/)
 #
 # The server gets KEYS_SECRET_ARN (the secret) and
-# AWS_ENDPOINT_URL_SECRETS_MANAGER (moto) instead of JWT_SECRET. Rotate by hand:
+# AWS_ENDPOINT_URL_SECRETS_MANAGER (moto) instead of JWT_SECRET, and
+# AWS_ENDPOINT_URL_SESV2 (moto) for mail. Rotate by hand:
 #   scripts/moto.sh put-secret tokengate/dev/keys \
 #     '{"JWT_SECRET": "<new>", "JWT_PREVIOUS_SECRET": "<old>"}' "$MOTO_ENDPOINT"
 #
@@ -96,7 +100,8 @@ if [ -z "${DYNAMODB_ENDPOINT:-}" ]; then
   ddb_pid=$!
 fi
 moto_port=""
-if [ "$keys" = secretsmanager ] && [ -z "${MOTO_ENDPOINT:-}" ]; then
+# moto serves the mail (SES v2) whatever the keys' source.
+if [ -z "${MOTO_ENDPOINT:-}" ]; then
   moto_port=${MOTO_PORT:-4566}
   port_free "$moto_port" MOTO_PORT MOTO_ENDPOINT
   scripts/moto.sh install
@@ -111,8 +116,15 @@ fi
 if [ -n "$moto_port" ]; then
   wait_port "$moto_pid" "$moto_port" target/moto-dev.log
   export MOTO_ENDPOINT="http://127.0.0.1:$moto_port"
-  echo "moto (Secrets Manager) on $MOTO_ENDPOINT"
+  echo "moto (Secrets Manager, SES v2) on $MOTO_ENDPOINT"
 fi
+
+# Mail goes through the real SES v2 SDK to moto; each code is also printed here.
+export MAIL_FROM=${MAIL_FROM:-no-reply@tokengate.local}
+export MAIL_ECHO=1
+export AWS_ENDPOINT_URL_SESV2=$MOTO_ENDPOINT
+scripts/moto.sh ses-identity "${MAIL_FROM#*@}" "$MOTO_ENDPOINT"
+echo "Mail from $MAIL_FROM via SES v2 on moto; each message's code is printed below."
 
 if [ -z "${JWT_SECRET:-}" ]; then
   JWT_SECRET=$(python3 -c 'import secrets; print(secrets.token_urlsafe(48))')
@@ -140,6 +152,7 @@ fi
 # EMF metrics, as the functions write them on AWS; a summary at exit.
 export METRICS_FILE="${METRICS_FILE:-target/metrics-dev.jsonl}"
 echo "EMF metrics go to $METRICS_FILE; a one-line summary is printed when the server stops."
+echo "Operators' actions, in another terminal: scripts/admin.sh disable|enable|sign_out USER_ID"
 
 "$bin" &
 server_pid=$!

@@ -8,6 +8,8 @@
 #   scripts/moto.sh put-secret NAME JSON ENDPOINT  create NAME (or put a new value) with JSON as its
 #                                                  SecretString (JSON "-": read from stdin);
 #                                                  print the secret's ARN
+#   scripts/moto.sh ses-identity NAME ENDPOINT     create the SES identity NAME (a domain or an
+#                                                  address): moto, like SES, sends only from one
 # The secrets die with the server. Dummy credentials, region us-east-1.
 set -euo pipefail
 
@@ -68,8 +70,29 @@ except sm.exceptions.ResourceExistsException:
 print(arn)
 EOF
     ;;
+  ses-identity)
+    identity=${2:?usage: $0 ses-identity NAME ENDPOINT}
+    endpoint=${3:?usage: $0 ses-identity NAME ENDPOINT}
+    install
+    env -u AWS_PROFILE -u AWS_SESSION_TOKEN SES_IDENTITY="$identity" SES_ENDPOINT="$endpoint" \
+      "$venv/bin/python3" - <<'EOF'
+import os, boto3
+
+ses = boto3.client(
+    "sesv2",
+    endpoint_url=os.environ["SES_ENDPOINT"],
+    region_name="us-east-1",
+    aws_access_key_id="local",
+    aws_secret_access_key="local",
+)
+try:
+    ses.create_email_identity(EmailIdentity=os.environ["SES_IDENTITY"])
+except ses.exceptions.AlreadyExistsException:
+    pass
+EOF
+    ;;
   *)
-    echo "usage: $0 install | run PORT | put-secret NAME JSON ENDPOINT" >&2
+    echo "usage: $0 install | run PORT | put-secret NAME JSON ENDPOINT | ses-identity NAME ENDPOINT" >&2
     exit 2
     ;;
 esac

@@ -24,7 +24,7 @@ mkdir -p target/schemathesis
 # The fuzzer's failed logins would soon throttle the hook's own logins.
 HOST=127.0.0.1 PORT=$port JWT_ISSUER="http://127.0.0.1:$port" TABLE_NAME="contract-$suffix" TODOS_TABLE_NAME="contract-todos-$suffix" \
   JWT_SECRET="contract-$(python3 -c 'import secrets; print(secrets.token_urlsafe(32))')" \
-  LOGIN_MAX_FAILURES=1000000 LOGIN_MAX_FAILURES_PER_IP=1000000 REGISTER_MAX_PER_IP=1000000 RUST_LOG=warn \
+  LOGIN_MAX_FAILURES=1000000 LOGIN_MAX_FAILURES_PER_IP=1000000 REGISTER_MAX_PER_IP=1000000 FORGOT_MAX_PER_EMAIL=1000000 FORGOT_MIN_RESPONSE_MS=0 RUST_LOG=warn \
   CORS_ALLOWED_ORIGINS=http://contract.test \
   "$bin" >target/schemathesis/server.log 2>&1 &
 server=$!

@@ -24,6 +24,11 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let auth = AuthService::from_env()
         .await
         .map_err(|e| format!("configuration: {e}"))?;
+    // `make dev`: each message's code on this terminal too (never in a Lambda).
+    let auth = match (auth.mailer().cloned(), std::env::var_os("MAIL_ECHO")) {
+        (Some(mailer), Some(_)) => auth.with_mailer(mailer.echoing()),
+        _ => auth,
+    };
     let todos_table =
         std::env::var("TODOS_TABLE_NAME").unwrap_or_else(|_| "tokengate-todos".into());
     let client = auth.store().client().clone();

@@ -54,6 +54,17 @@ pub struct Config {
     /// (`AUDIT_RETENTION_DAYS`): its item's TTL, and the oldest a listing
     /// shows.
     pub audit_retention: Duration,
+    /// The sender of verification and reset codes (`MAIL_FROM`, an SES
+    /// identity's address); `None`: no mail is sent.
+    pub mail_from: Option<String>,
+    /// The product name in the messages (`MAIL_APP_NAME`).
+    pub mail_app_name: String,
+    /// Reset-code requests per address in one throttle window
+    /// (`FORGOT_MAX_PER_EMAIL`); per source, `LOGIN_MAX_FAILURES_PER_IP`.
+    pub forgot_max_per_email: u64,
+    /// The reset request never answers sooner (`FORGOT_MIN_RESPONSE_MS`),
+    /// so whether the address has an account does not show in its timing.
+    pub forgot_min_response: Duration,
 }
 
 /// Failed-login limits: past either one, logins get 429 until the window ends.
@@ -87,6 +98,10 @@ impl std::fmt::Debug for Config {
             .field("register_max_per_ip", &self.register_max_per_ip)
             .field("audit_retention", &self.audit_retention)
             .field("allowed_origins", &self.allowed_origins)
+            .field("mail_from", &self.mail_from)
+            .field("mail_app_name", &self.mail_app_name)
+            .field("forgot_max_per_email", &self.forgot_max_per_email)
+            .field("forgot_min_response", &self.forgot_min_response)
             .finish()
     }
 }
@@ -104,6 +119,10 @@ pub const DEFAULT_SESSION_MAX_LIFETIME_SECS: u64 = 2_592_000;
 pub const DEFAULT_REGISTER_MAX_PER_IP: u64 = 20;
 pub const DEFAULT_KEYS_REFRESH_SECS: u64 = 300;
 pub const DEFAULT_AUDIT_RETENTION_DAYS: u64 = 90;
+pub const DEFAULT_MAIL_APP_NAME: &str = "tokengate";
+pub const DEFAULT_FORGOT_MAX_PER_EMAIL: u64 = 3;
+/// Above what a GetItem, a PutItem and an SES call take together.
+pub const DEFAULT_FORGOT_MIN_RESPONSE_MS: u64 = 400;
 
 /// The ranges accepted at start-up. The upper bounds keep every `now + ttl`
 /// far from overflow and every setting within what makes sense.
@@ -128,6 +147,10 @@ pub mod limits {
     /// How often key material is re-read from Secrets Manager: at least
     /// every 10 s (one call per function instance), at most hourly.
     pub const KEYS_REFRESH_SECS: RangeInclusive<u64> = 10..=3_600;
+    /// Load tests lift it out of the way, like the login limits.
+    pub const FORGOT_MAX_PER_EMAIL: RangeInclusive<u64> = 1..=1_000_000;
+    /// Up to 5 s: API Gateway waits 30 s, a person less.
+    pub const FORGOT_MIN_RESPONSE_MS: RangeInclusive<u64> = 0..=5_000;
 }
 
 /// The audience of refresh tokens: the refresh endpoint of `issuer`.
@@ -258,6 +281,21 @@ impl Config {
                         limits::AUDIT_RETENTION_DAYS,
                     )?,
             ),
+            mail_from: env.get("MAIL_FROM").filter(|from| !from.trim().is_empty()),
+            mail_app_name: env
+                .get("MAIL_APP_NAME")
+                .filter(|name| !name.trim().is_empty())
+                .unwrap_or_else(|| DEFAULT_MAIL_APP_NAME.to_string()),
+            forgot_max_per_email: env.number(
+                "FORGOT_MAX_PER_EMAIL",
+                DEFAULT_FORGOT_MAX_PER_EMAIL,
+                limits::FORGOT_MAX_PER_EMAIL,
+            )?,
+            forgot_min_response: Duration::from_millis(env.number(
+                "FORGOT_MIN_RESPONSE_MS",
+                DEFAULT_FORGOT_MIN_RESPONSE_MS,
+                limits::FORGOT_MIN_RESPONSE_MS,
+            )?),
         })
     }
 }

@@ -5,6 +5,7 @@
 //! table name; the cause of a server-side failure is kept as its `source`
 //! and logged once, where the response is made.
 
+use crate::rules::account::CodeRejection;
 use crate::rules::Rejection;
 use crate::store::StoreError;
 
@@ -31,6 +32,17 @@ pub enum AuthError {
     SessionNotFound,
     #[error("a user with this id already exists")]
     UserExists,
+    #[error("an account with this e-mail address already exists")]
+    EmailExists,
+    /// A one-time code that does not count; `reason` is for the log only.
+    #[error("the code is invalid or has expired")]
+    InvalidCode { reason: CodeRejection },
+    /// The right password (or code) for an account an operator disabled.
+    #[error("this account is disabled")]
+    AccountDisabled,
+    /// An operator named an account that does not exist.
+    #[error("no such account")]
+    UserNotFound,
     /// DynamoDB did not answer or failed; the caller may retry.
     #[error("the service is temporarily unavailable, retry shortly")]
     Unavailable(#[source] StoreError),
@@ -56,6 +68,10 @@ pub enum InternalError {
 impl AuthError {
     pub fn invalid_token(reason: Rejection) -> Self {
         AuthError::InvalidToken { reason }
+    }
+
+    pub fn invalid_code(reason: CodeRejection) -> Self {
+        AuthError::InvalidCode { reason }
     }
 }
 

@@ -72,7 +72,12 @@ impl ApiError {
                 }
                 AuthError::TooManyAttempts { .. } => StatusCode::TOO_MANY_REQUESTS,
                 AuthError::WrongCurrentPassword => StatusCode::FORBIDDEN,
-                AuthError::UserExists => StatusCode::CONFLICT,
+                AuthError::UserExists | AuthError::EmailExists => StatusCode::CONFLICT,
+                // As Supabase Auth answers a bad one-time code: the request was
+                // well-formed, the credential in it is refused.
+                AuthError::InvalidCode { .. } => StatusCode::FORBIDDEN,
+                AuthError::AccountDisabled => StatusCode::FORBIDDEN,
+                AuthError::UserNotFound => StatusCode::NOT_FOUND,
                 AuthError::SessionNotFound => StatusCode::NOT_FOUND,
                 AuthError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
                 AuthError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
@@ -97,6 +102,10 @@ impl ApiError {
                 AuthError::WrongCurrentPassword => "invalid_current_password",
                 AuthError::SessionNotFound => "session_not_found",
                 AuthError::UserExists => "user_exists",
+                AuthError::EmailExists => "email_exists",
+                AuthError::InvalidCode { .. } => "invalid_code",
+                AuthError::AccountDisabled => "account_disabled",
+                AuthError::UserNotFound => "user_not_found",
                 AuthError::Unavailable(_) => "service_unavailable",
                 AuthError::Internal(_) => "internal_error",
             },
@@ -159,6 +168,9 @@ impl ApiError {
             }
             ApiError::Auth(AuthError::InvalidToken { reason }) => {
                 tracing::info!(code, reason = %reason, "request refused")
+            }
+            ApiError::Auth(AuthError::InvalidCode { reason }) => {
+                tracing::info!(code, reason = reason.as_str(), "request refused")
             }
             ApiError::CrossSite(why) => {
                 tracing::warn!(code, reason = %why, "request refused")

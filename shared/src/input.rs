@@ -126,6 +126,84 @@ impl std::fmt::Debug for NewPassword {
     }
 }
 
+/// An e-mail address as stored: trimmed and lower-cased, at most 254
+/// characters, one `@` between a local part of 1-64 characters and a domain
+/// with a dot; no spaces, controls or `<>()[],;:"\`. (Deliverability is the
+/// verification code's job, not this rule's.)
+#[derive(Clone, PartialEq, Eq, Deserialize)]
+#[serde(try_from = "String")]
+pub struct Email(String);
+
+impl TryFrom<String> for Email {
+    type Error = FieldRule;
+
+    fn try_from(email: String) -> Result<Self, FieldRule> {
+        let email = email.trim().to_lowercase();
+        let allowed = |c: char| c.is_ascii_graphic() && !"<>()[],;:\"\\".contains(c);
+        let shaped = match email.split_once('@') {
+            Some((local, domain)) => {
+                (1..=64).contains(&local.len())
+                    && !domain.contains('@')
+                    && domain.contains('.')
+                    && !domain.starts_with('.')
+                    && !domain.ends_with('.')
+                    && !domain.contains("..")
+            }
+            None => false,
+        };
+        if email.len() <= 254 && shaped && email.chars().all(allowed) {
+            Ok(Email(email))
+        } else {
+            Err(FieldRule("must be an e-mail address"))
+        }
+    }
+}
+
+impl Email {
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+// An address is personal data: `{:?}` shows its domain only.
+impl std::fmt::Debug for Email {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let domain = self.0.split_once('@').map_or("", |(_, d)| d);
+        write!(f, "Email(<redacted>@{domain})")
+    }
+}
+
+/// A one-time code as typed: exactly 6 ASCII digits (surrounding spaces
+/// trimmed). Its `Debug` never shows it.
+#[derive(Clone, PartialEq, Eq, Deserialize)]
+#[serde(try_from = "String")]
+pub struct OneTimeCode(String);
+
+impl TryFrom<String> for OneTimeCode {
+    type Error = FieldRule;
+
+    fn try_from(code: String) -> Result<Self, FieldRule> {
+        let code = code.trim();
+        if code.len() == 6 && code.bytes().all(|b| b.is_ascii_digit()) {
+            Ok(OneTimeCode(code.to_string()))
+        } else {
+            Err(FieldRule("must be 6 digits"))
+        }
+    }
+}
+
+impl OneTimeCode {
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for OneTimeCode {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("OneTimeCode(<redacted>)")
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -161,5 +239,43 @@ mod tests {
         assert!(!format!("{:?}", Password::new("hunter2")).contains("hunter2"));
         let err = NewPassword::try_from("hunter2".to_string()).unwrap_err();
         assert!(!err.to_string().contains("hunter2"));
+    }
+    #[test]
+    fn emails_are_lower_cased_and_checked() {
+        let e = Email::try_from("  Alice.B@Example.COM ".to_string()).unwrap();
+        assert_eq!(e.as_str(), "alice.b@example.com");
+        assert!(!format!("{e:?}").contains("alice"));
+        for bad in [
+            "",
+            "alice",
+            "@example.com",
+            "alice@",
+            "alice@example",
+            "a@b@example.com",
+            "al ice@example.com",
+            "alice@.example.com",
+            "alice@example..com",
+            "<alice>@example.com",
+            "ålice@example.com",
+            &format!("{}@example.com", "a".repeat(65)),
+            &format!("a@{}.com", "b".repeat(250)),
+        ] {
+            assert!(Email::try_from(bad.to_string()).is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn codes_are_six_digits_and_never_show() {
+        assert_eq!(
+            OneTimeCode::try_from(" 012345 ".to_string())
+                .unwrap()
+                .expose(),
+            "012345"
+        );
+        for bad in ["", "12345", "1234567", "12345a", "١٢٣٤٥٦"] {
+            assert!(OneTimeCode::try_from(bad.to_string()).is_err(), "{bad:?}");
+        }
+        let code = OneTimeCode::try_from("987654".to_string()).unwrap();
+        assert!(!format!("{code:?}").contains("987654"));
     }
 }

@@ -13,6 +13,7 @@
 //! | [`caller`] | the authorizer-to-function contract |
 //! | [`http`] | bodies, bearer tokens, the error-to-response mapping |
 //! | [`browser`] | CORS, the refresh cookie and its CSRF defence |
+//! | [`mail`] | verification and reset codes, through SES v2 |
 //! | [`metrics`], [`telemetry`] | EMF metrics, logging |
 
 pub mod browser;
@@ -26,6 +27,7 @@ pub mod input;
 pub mod keys;
 #[cfg(feature = "lambda")]
 pub mod lambda;
+pub mod mail;
 pub mod metrics;
 pub mod model;
 pub mod password;
@@ -41,6 +43,6 @@ pub use config::Config;
 pub use error::AuthError;
 pub use http::ApiError;
 pub use service::{
-    ActivityPageView, ActivityQuery, ActivityView, AuthService, ClientInfo, Principal,
+    AccountView, ActivityPageView, ActivityQuery, ActivityView, AuthService, ClientInfo, Principal,
     RegisterInput, SessionView, TokenPair, UserView,
 };

@@ -57,10 +57,24 @@ pub enum Metric {
     StoreErrors,
     /// The first invocation of a process.
     ColdStart,
+    /// A verification or reset code handed to SES.
+    MailSent,
+    /// A code that could not be sent (SES refused or no sender).
+    MailFailed,
+    /// A reset request that was not throttled (known address or not).
+    PasswordResetRequested,
+    PasswordReset,
+    EmailVerified,
+    AccountDeleted,
+    /// An operator disabled an account.
+    AccountDisabled,
+    LogoutOthers,
+    /// A verification or reset code that did not count.
+    CodeRejected,
 }
 
 impl Metric {
-    pub const ALL: [Metric; 17] = [
+    pub const ALL: [Metric; 26] = [
         Metric::LoginSucceeded,
         Metric::LoginFailed,
         Metric::LoginThrottled,
@@ -78,6 +92,15 @@ impl Metric {
         Metric::AuthorizerDeny,
         Metric::StoreErrors,
         Metric::ColdStart,
+        Metric::MailSent,
+        Metric::MailFailed,
+        Metric::PasswordResetRequested,
+        Metric::PasswordReset,
+        Metric::EmailVerified,
+        Metric::AccountDeleted,
+        Metric::AccountDisabled,
+        Metric::LogoutOthers,
+        Metric::CodeRejected,
     ];
 
     pub fn name(self) -> &'static str {
@@ -99,6 +122,15 @@ impl Metric {
             Metric::AuthorizerDeny => "AuthorizerDeny",
             Metric::StoreErrors => "StoreErrors",
             Metric::ColdStart => "ColdStart",
+            Metric::MailSent => "MailSent",
+            Metric::MailFailed => "MailFailed",
+            Metric::PasswordResetRequested => "PasswordResetRequested",
+            Metric::PasswordReset => "PasswordReset",
+            Metric::EmailVerified => "EmailVerified",
+            Metric::AccountDeleted => "AccountDeleted",
+            Metric::AccountDisabled => "AccountDisabled",
+            Metric::LogoutOthers => "LogoutOthers",
+            Metric::CodeRejected => "CodeRejected",
         }
     }
 }

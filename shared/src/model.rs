@@ -16,6 +16,26 @@ pub struct UserRecord {
     /// The account's recent devices, newest first (empty when the read
     /// left them out).
     pub devices: Vec<String>,
+    /// Its e-mail address (lower-cased), if it has one and the read asked.
+    pub email: Option<String>,
+    pub email_verified: bool,
+    /// Disabled by an operator: no login, refresh or access decision
+    /// accepts it.
+    pub disabled: bool,
+}
+
+/// A one-time code sent by mail: to verify an address, or to reset a
+/// password. Only its hash is stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CodeRecord {
+    pub user_id: String,
+    /// The address it was sent to.
+    pub email: String,
+    pub code_hash: String,
+    /// Wrong codes tried against it so far.
+    pub attempts: u64,
+    /// Unix seconds; also the DynamoDB TTL attribute.
+    pub expires_at: u64,
 }
 
 /// A session item: one login on one device.
@@ -76,10 +96,15 @@ pub enum ActivityKind {
     SignedOut,
     /// Every session ended (logout-all).
     SignedOutEverywhere,
+    /// Every session but the caller's ended (logout-others).
+    SignedOutOthers,
+    /// The password was set with a code sent by mail.
+    PasswordReset,
+    EmailVerified,
 }
 
 impl ActivityKind {
-    pub const ALL: [ActivityKind; 7] = [
+    pub const ALL: [ActivityKind; 10] = [
         ActivityKind::SignedIn,
         ActivityKind::SignInFailed,
         ActivityKind::RefreshReplayed,
@@ -87,6 +112,9 @@ impl ActivityKind {
         ActivityKind::PasswordChanged,
         ActivityKind::SignedOut,
         ActivityKind::SignedOutEverywhere,
+        ActivityKind::SignedOutOthers,
+        ActivityKind::PasswordReset,
+        ActivityKind::EmailVerified,
     ];
 
     /// Its name in the item and in the API.
@@ -99,6 +127,9 @@ impl ActivityKind {
             ActivityKind::PasswordChanged => "password_changed",
             ActivityKind::SignedOut => "signed_out",
             ActivityKind::SignedOutEverywhere => "signed_out_everywhere",
+            ActivityKind::SignedOutOthers => "signed_out_others",
+            ActivityKind::PasswordReset => "password_reset",
+            ActivityKind::EmailVerified => "email_verified",
         }
     }
 

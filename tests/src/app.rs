@@ -84,6 +84,53 @@ impl TestApp {
         }
     }
 
+    /// An app whose service mails through SES v2 on moto
+    /// ([`crate::mail::test_mailer`]); the reset request's floor is 50 ms
+    /// unless `overrides` set `FORGOT_MIN_RESPONSE_MS`.
+    pub async fn with_mail(overrides: &[(&str, &str)]) -> Self {
+        // The first setting of a name wins.
+        let mut settings = overrides.to_vec();
+        settings.push(("FORGOT_MIN_RESPONSE_MS", "50"));
+        let mut app = Self::with_env(&settings).await;
+        app.service = app.service.with_mailer(crate::mail::test_mailer().await);
+        app
+    }
+
+    /// A registration of `id` with [`PASSWORD`] and `email`, whatever its
+    /// outcome.
+    pub async fn register_with_email(
+        &self,
+        id: &str,
+        email: &str,
+    ) -> lambda_http::Response<lambda_http::Body> {
+        let body =
+            json!({"id": id, "password": PASSWORD, "name": format!("{id} name"), "email": email});
+        register_fn::handle(post("/api/auth/register", &body), &self.service).await
+    }
+
+    /// A request to the account function: `method` `path`, with `access`
+    /// as the bearer token if given, and `body` if given.
+    pub async fn account(
+        &self,
+        method: &str,
+        path: &str,
+        access: Option<&str>,
+        body: Option<&Value>,
+    ) -> lambda_http::Response<lambda_http::Body> {
+        let bearer = access.map(|token| format!("Bearer {token}"));
+        let headers: Vec<(&str, &str)> = bearer
+            .as_deref()
+            .map(|b| ("authorization", b))
+            .into_iter()
+            .collect();
+        let body = body.map(Value::to_string);
+        account_fn::handle(
+            event(method, path, &headers, body.as_deref()),
+            &self.service,
+        )
+        .await
+    }
+
     /// Registers `id` with [`PASSWORD`] through the register handler.
     pub async fn register(&self, id: &str) -> Value {
         let response = register_fn::handle(

@@ -14,6 +14,7 @@
 //! | [`faults`] | a lost answer or a held transaction, injected into a service's client |
 //! | [`runtime`] | a Lambda Runtime API emulator for real function processes |
 //! | [`secrets`] | a local Secrets Manager (moto) and real-SDK clients for it |
+//! | [`mail`] | SES v2 on moto: the service's mailer, and the messages it sent |
 //! | [`bench`] | what the benchmarks share |
 
 pub mod app;
@@ -22,6 +23,7 @@ pub mod dynamodb;
 pub mod emf;
 pub mod events;
 pub mod faults;
+pub mod mail;
 pub mod runtime;
 pub mod secrets;
 
@@ -30,4 +32,5 @@ pub use bench::*;
 pub use dynamodb::*;
 pub use events::*;
 pub use faults::*;
+pub use mail::*;
 pub use secrets::*;

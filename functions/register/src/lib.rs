@@ -1,4 +1,5 @@
-//! `POST /api/auth/register` {id, password, name} -> 201 {seq, id, name}.
+//! `POST /api/auth/register` {id, password, name, email?} -> 201 {seq, id,
+//! name}. With an `email`, a verification code is mailed to it.
 
 use lambda_http::{Body, Request, Response};
 use serde::Deserialize;
@@ -12,6 +13,7 @@ struct RegisterRequest {
     id: String,
     password: Password,
     name: String,
+    email: Option<String>,
 }
 
 pub async fn handle(request: Request, service: &AuthService) -> Response<Body> {
@@ -24,7 +26,7 @@ async fn register(
 ) -> Result<http::Response<String>, ApiError> {
     let body: RegisterRequest = parse_body(request.body())?;
     // Every field is validated, in the documented order, before any hashing.
-    let input = RegisterInput::new(body.id, body.password, body.name)?;
+    let input = RegisterInput::with_email(body.id, body.password, body.name, body.email)?;
     let user = service.register(input, &client_info(request)).await?;
     Ok(json_response(http::StatusCode::CREATED, &user))
 }

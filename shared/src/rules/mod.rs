@@ -4,6 +4,7 @@
 //! functions what a read or a failed condition means. Unit tests cover every
 //! branch; the DynamoDB Local suite is the contract test of the conditions.
 
+pub mod account;
 pub mod activity;
 pub mod session;
 pub mod throttle;

@@ -25,6 +25,8 @@ pub enum Rejection {
     UserGone,
     /// The user's token version moved on (logout-all, password change).
     VersionMoved,
+    /// An operator disabled the account.
+    Disabled,
     /// A rotated refresh token came back; the session was revoked.
     ReplayRevoked,
 }
@@ -40,6 +42,7 @@ impl Rejection {
             Rejection::GenerationMoved => "generation_moved",
             Rejection::UserGone => "user_gone",
             Rejection::VersionMoved => "version_moved",
+            Rejection::Disabled => "disabled",
             Rejection::ReplayRevoked => "replay_revoked",
         }
     }
@@ -53,6 +56,7 @@ impl Rejection {
             Rejection::GenerationMoved => "refresh generation moved on",
             Rejection::UserGone => "user gone",
             Rejection::VersionMoved => "token version moved on",
+            Rejection::Disabled => "account disabled",
             Rejection::ReplayRevoked => "refresh token replayed; session revoked",
         }
     }
@@ -125,6 +129,9 @@ pub fn check_user(claim: SessionClaim<'_>, user: &UserRecord) -> Result<(), Reje
         Err(Rejection::OtherUser)
     } else if user.token_version != claim.version {
         Err(Rejection::VersionMoved)
+    } else if user.disabled {
+        // Disabling also moves the version; this holds should it not have.
+        Err(Rejection::Disabled)
     } else {
         Ok(())
     }
@@ -271,6 +278,9 @@ mod tests {
             password_hash: None,
             token_version: 7,
             devices: Vec::new(),
+            email: None,
+            email_verified: false,
+            disabled: false,
         }
     }
 
@@ -399,6 +409,14 @@ mod tests {
         assert_eq!(
             decide(Some(s.clone()), Some(bumped.clone()), NOW),
             Err(Rejection::VersionMoved)
+        );
+        let disabled = UserRecord {
+            disabled: true,
+            ..user()
+        };
+        assert_eq!(
+            decide(Some(s.clone()), Some(disabled), NOW),
+            Err(Rejection::Disabled)
         );
     }
 

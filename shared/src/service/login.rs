@@ -5,13 +5,17 @@ use uuid::Uuid;
 use super::{bounded, AuthService, ClientInfo, TokenPair, UserView, MAX_USER_AGENT_CHARS};
 use crate::config::SessionMode;
 use crate::error::AuthError;
-use crate::input::{DisplayName, FieldRule, NewPassword, Password, UserId};
+use crate::input::{DisplayName, Email, FieldRule, NewPassword, Password, UserId};
+use crate::mail::MailMessage;
 use crate::metrics::{count, Metric};
+use crate::model::CodeRecord;
 use crate::model::{ActivityKind, NewSession};
+use crate::rules::account::{code_hash, new_code, CodePurpose, VERIFY_CODE_TTL};
 use crate::rules::activity::{device_key, remember_device};
 use crate::rules::session::session_expiry;
 use crate::rules::throttle::{plausible_login, throttle_source, Window, MAX_SOURCE_IP_CHARS};
 use crate::store::{ip_failures_key, register_key, user_failures_key, StoreError};
+use crate::store::{NewUser, NewUserItem};
 use crate::telemetry::session_tag;
 use crate::token::SessionRef;
 
@@ -21,12 +25,24 @@ pub struct RegisterInput {
     pub id: UserId,
     pub password: NewPassword,
     pub name: DisplayName,
+    /// Optional: where codes (verification, password reset) go.
+    pub email: Option<Email>,
 }
 
 impl RegisterInput {
-    /// Checks `id`, then `password`, then `name` (the order the API
-    /// documents); the error names the first field that breaks its rule.
+    /// Checks `id`, then `password`, then `name`, then `email` (the order
+    /// the API documents); the error names the first field that breaks its
+    /// rule.
     pub fn new(id: String, password: Password, name: String) -> Result<Self, AuthError> {
+        Self::with_email(id, password, name, None)
+    }
+
+    pub fn with_email(
+        id: String,
+        password: Password,
+        name: String,
+        email: Option<String>,
+    ) -> Result<Self, AuthError> {
         fn named(field: &'static str) -> impl Fn(FieldRule) -> AuthError {
             move |rule| AuthError::InvalidInput(format!("`{field}` {rule}"))
         }
@@ -34,6 +50,10 @@ impl RegisterInput {
             id: UserId::try_from(id).map_err(named("id"))?,
             password: NewPassword::try_from(password).map_err(named("password"))?,
             name: DisplayName::try_from(name).map_err(named("name"))?,
+            email: email
+                .map(Email::try_from)
+                .transpose()
+                .map_err(named("email"))?,
         })
     }
 }
@@ -65,13 +85,43 @@ impl AuthService {
         let hash = self.hash_password(input.password.expose()).await?;
         let seq = store.next_user_seq().await?;
         let (id, name) = (input.id.as_str(), input.name.as_str());
-        match store.put_user(id, seq, name, &hash, now).await {
-            Ok(()) => {}
-            Err(StoreError::AlreadyExists) => return Err(AuthError::UserExists),
-            Err(e) => return Err(e.into()),
+        // With an address: its verification code, stored (hashed) with the
+        // user, mailed once the user exists.
+        let code = input.email.as_ref().map(|email| {
+            let code = new_code();
+            let record = CodeRecord {
+                user_id: id.to_string(),
+                email: email.as_str().to_string(),
+                code_hash: code_hash(CodePurpose::VerifyEmail, id, &code),
+                attempts: 0,
+                expires_at: now.saturating_add(VERIFY_CODE_TTL.as_secs()),
+            };
+            (email, code, record)
+        });
+        let created = store
+            .create_user(NewUserItem {
+                id,
+                seq,
+                name,
+                password_hash: &hash,
+                now,
+                email: code
+                    .as_ref()
+                    .map(|(email, _, record)| (email.as_str(), record)),
+            })
+            .await?;
+        match created {
+            NewUser::Created => {}
+            NewUser::IdTaken => return Err(AuthError::UserExists),
+            NewUser::EmailTaken => return Err(AuthError::EmailExists),
         }
-        tracing::info!(user_id = %id, seq, "user registered");
+        tracing::info!(user_id = %id, seq, with_email = code.is_some(), "user registered");
         count(Metric::Registered);
+        if let Some((email, code, _)) = code {
+            // The account exists either way; a lost message is logged.
+            self.send_mail(email, &MailMessage::VerifyEmail { code })
+                .await;
+        }
         Ok(UserView {
             seq,
             id: input.id.into_string(),
@@ -180,6 +230,13 @@ impl AuthService {
             }
             return Err(AuthError::InvalidCredentials);
         };
+
+        if user.disabled {
+            // Only the right password learns this; the attempt stays counted.
+            tracing::warn!(user_id = %user.id, "login to a disabled account");
+            count(Metric::LoginFailed);
+            return Err(AuthError::AccountDisabled);
+        }
 
         let session_id = Uuid::new_v4().to_string();
         let config = &self.inner.config;

@@ -4,6 +4,7 @@
 //! Every decision fails closed: a store error is `Unavailable`, never a
 //! pass; anything unexpected about a token is `InvalidToken`.
 
+mod account;
 mod activity;
 mod login;
 mod sessions;
@@ -16,6 +17,7 @@ use crate::clock::{Clock, SystemClock};
 use crate::config::{Config, ConfigError, Env};
 use crate::error::{AuthError, InternalError};
 use crate::keys::KeyConfig;
+use crate::mail::{MailMessage, Mailer};
 use crate::model::{ActivityKind, ActivityRecord, SessionClaim, SessionRecord, UserRecord};
 use crate::password::Passwords;
 use crate::rules::check_access;
@@ -24,6 +26,7 @@ use crate::secrets::{key_variables, KeySecret, Reloading};
 use crate::store::Store;
 use crate::token::{Claims, SessionRef, TokenKeys, TokenKind};
 
+pub use account::{administer, AccountView};
 pub use activity::ActivityQuery;
 pub use login::RegisterInput;
 
@@ -109,6 +112,8 @@ pub struct ClientInfo {
 #[derive(Clone)]
 pub struct AuthService {
     inner: Arc<Inner>,
+    /// Where verification and reset codes go; `None`: nowhere (logged).
+    mailer: Option<Mailer>,
 }
 
 struct Inner {
@@ -181,6 +186,34 @@ impl AuthService {
                 passwords: Passwords::default(),
                 clock,
             }),
+            mailer: None,
+        }
+    }
+
+    /// The same service, mailing codes through `mailer`.
+    pub fn with_mailer(mut self, mailer: Mailer) -> Self {
+        self.mailer = Some(mailer);
+        self
+    }
+
+    pub fn mailer(&self) -> Option<&Mailer> {
+        self.mailer.as_ref()
+    }
+
+    /// Sends `message` to `to`; a failure is logged and counted, never the
+    /// request's failure (nor, for a reset request, visible to the client).
+    async fn send_mail(&self, to: &crate::input::Email, message: &MailMessage) {
+        let sent = match &self.mailer {
+            Some(mailer) => mailer.send(to, message).await,
+            None => Err(crate::mail::MailError::NoSender),
+        };
+        match sent {
+            Ok(()) => crate::metrics::count(crate::metrics::Metric::MailSent),
+            Err(e) => {
+                crate::metrics::count(crate::metrics::Metric::MailFailed);
+                let error = crate::error::display_chain(&e);
+                tracing::error!(%error, message = ?message, "mail not sent");
+            }
         }
     }
 
@@ -190,12 +223,21 @@ impl AuthService {
         let env = Env::process();
         let endpoint = env.get("DYNAMODB_ENDPOINT");
         let client = crate::store::dynamodb_client(endpoint.as_deref()).await;
-        match KeySecret::from_env(&env).await {
+        let service = match KeySecret::from_env(&env).await {
             Some(secret) => {
-                Self::with_key_secret(&env, secret, client, Arc::new(SystemClock)).await
+                Self::with_key_secret(&env, secret, client, Arc::new(SystemClock)).await?
             }
-            None => Ok(Self::new(Config::read(&env)?, client)),
-        }
+            None => Self::new(Config::read(&env)?, client),
+        };
+        // Only the functions that send mail are given a sender.
+        Ok(match service.config().mail_from.clone() {
+            Some(from) => {
+                let ses = Mailer::client(None).await;
+                let app = service.config().mail_app_name.clone();
+                service.with_mailer(Mailer::new(ses, Some(from), app))
+            }
+            None => service,
+        })
     }
 
     /// What a function does at cold start: config, keys, validation rules

@@ -2,11 +2,15 @@
 //!
 //! | item    | `pk`             | attributes                                                        |
 //! |---------|------------------|-------------------------------------------------------------------|
-//! | user    | `USER#<id>`      | id, seq, name, password_hash, token_version, created_at           |
+//! | user    | `USER#<id>`      | id, seq, name, password_hash, token_version, created_at, devices, email, email_verified, disabled |
+//! | e-mail  | `EMAIL#<address>` | user_id: the one account that holds the address                  |
+//! | codes   | `CODE#VERIFY#<user id>`, `CODE#RESET#<address>` | user_id, email, code_hash, attempts, expires_at (TTL) |
 //! | session | `SESSION#<sid>`  | sid, user_id, token_version, generation, rotated_at_ms, expires_at (TTL), created_at, refreshed_at, user_agent, source_ip |
 //! | counter | `COUNTER#users`  | value (last `seq` handed out)                                     |
 //! | failures | `LOGINFAIL#USER#<id>#<window>`, `LOGINFAIL#IP#<ip>#<window>` | failures, expires_at (TTL: the window's end) |
 //! | registrations | `REGISTER#IP#<ip>#<window>` | failures (registrations counted), expires_at (TTL) |
+//! | reset requests | `FORGOT#EMAIL#<address>#<window>`, `FORGOT#IP#<ip>#<window>` | failures (requests counted), expires_at (TTL) |
+//! | reset attempts | `RESETFAIL#EMAIL#<address>#<window>`, `RESETFAIL#IP#<ip>#<window>` | failures (attempts counted), expires_at (TTL) |
 //! | activity | `ACTIVITY#<user id>#<event id>` | activity_user, event_id, at_ms, kind, source_ip, user_agent, new_device, expires_at (TTL) |
 //!
 //! A session's `token_version` is the user's version when it was created (or
@@ -28,7 +32,10 @@ use aws_sdk_dynamodb::types::{
 use aws_sdk_dynamodb::Client;
 
 use super::StoreError;
-use crate::model::{ActivityKind, ActivityRecord, NewSession, SessionRecord, UserRecord};
+use crate::model::{
+    ActivityKind, ActivityRecord, CodeRecord, NewSession, SessionRecord, UserRecord,
+};
+use crate::rules::account::initial_token_version;
 
 pub const PK: &str = "pk";
 pub const TTL_ATTRIBUTE: &str = "expires_at";
@@ -99,6 +106,41 @@ pub fn register_key(ip: &str, window: u64) -> String {
     format!("REGISTER#IP#{ip}#{window}")
 }
 
+/// The item that reserves address `email` for one account.
+pub fn email_key(email: &str) -> String {
+    format!("EMAIL#{email}")
+}
+
+/// The address-verification code of user `user_id`.
+pub fn verify_code_key(user_id: &str) -> String {
+    format!("CODE#VERIFY#{user_id}")
+}
+
+/// The password-reset code sent to `email`.
+pub fn reset_code_key(email: &str) -> String {
+    format!("CODE#RESET#{email}")
+}
+
+/// The reset-request counter of address `email` in window `window`.
+pub fn forgot_email_key(email: &str, window: u64) -> String {
+    format!("FORGOT#EMAIL#{email}#{window}")
+}
+
+/// The reset-request counter of source `ip` in window `window`.
+pub fn forgot_ip_key(ip: &str, window: u64) -> String {
+    format!("FORGOT#IP#{ip}#{window}")
+}
+
+/// The reset-attempt counter of address `email` in window `window`.
+pub fn reset_email_key(email: &str, window: u64) -> String {
+    format!("RESETFAIL#EMAIL#{email}#{window}")
+}
+
+/// The reset-attempt counter of source `ip` in window `window`.
+pub fn reset_ip_key(ip: &str, window: u64) -> String {
+    format!("RESETFAIL#IP#{ip}#{window}")
+}
+
 /// The partition key of user `user_id`'s activity event `event_id`.
 pub fn activity_key(user_id: &str, event_id: &str) -> String {
     format!("ACTIVITY#{user_id}#{event_id}")
@@ -123,7 +165,16 @@ pub const DECISION_ATTRIBUTES: &[&str] = &[
     "refreshed_at",
     "user_agent",
     "source_ip",
+    "disabled",
 ];
+
+/// What `GET /api/auth/account` reads: the decision's attributes and the
+/// account's address, never `password_hash`.
+pub const ACCOUNT_ATTRIBUTES: &[&str] = &["email", "email_verified"];
+
+/// What the address verification reads of its code item, besides the
+/// decision's and the account's attributes.
+pub const CODE_ATTRIBUTES: &[&str] = &["code_hash", "attempts"];
 
 pub fn get_s(item: &Item, name: &'static str) -> Result<String, StoreError> {
     match item.get(name) {
@@ -161,6 +212,31 @@ pub fn user_from_item(item: &Item) -> Result<UserRecord, StoreError> {
             }
             _ => Vec::new(),
         },
+        email: get_opt_s(item, "email"),
+        email_verified: matches!(item.get("email_verified"), Some(AttributeValue::Bool(true))),
+        disabled: matches!(item.get("disabled"), Some(AttributeValue::Bool(true))),
+    })
+}
+
+/// A one-time code's item.
+pub fn code_item(pk: String, code: &CodeRecord) -> Item {
+    HashMap::from([
+        (PK.to_string(), s(pk)),
+        ("user_id".to_string(), s(&code.user_id)),
+        ("email".to_string(), s(&code.email)),
+        ("code_hash".to_string(), s(&code.code_hash)),
+        ("attempts".to_string(), n(code.attempts)),
+        (TTL_ATTRIBUTE.to_string(), n(code.expires_at)),
+    ])
+}
+
+pub fn code_from_item(item: &Item) -> Result<CodeRecord, StoreError> {
+    Ok(CodeRecord {
+        user_id: get_s(item, "user_id")?,
+        email: get_s(item, "email")?,
+        code_hash: get_s(item, "code_hash")?,
+        attempts: get_n(item, "attempts")?,
+        expires_at: get_n(item, TTL_ATTRIBUTE)?,
     })
 }
 
@@ -202,17 +278,30 @@ pub fn activity_from_item(item: &Item) -> Result<ActivityRecord, StoreError> {
     })
 }
 
-/// A new user's item, at token version 0.
-pub fn user_item(id: &str, seq: u64, name: &str, password_hash: &str, now: u64) -> Item {
-    HashMap::from([
+/// A new user's item, at its first token version
+/// ([`initial_token_version`]), with its (unverified) address if it has one.
+pub fn user_item(
+    id: &str,
+    seq: u64,
+    name: &str,
+    password_hash: &str,
+    email: Option<&str>,
+    now: u64,
+) -> Item {
+    let mut item = HashMap::from([
         (PK.to_string(), s(user_key(id))),
         ("id".to_string(), s(id)),
         ("seq".to_string(), n(seq)),
         ("name".to_string(), s(name)),
         ("password_hash".to_string(), s(password_hash)),
-        ("token_version".to_string(), n(0)),
+        ("token_version".to_string(), n(initial_token_version(seq))),
         ("created_at".to_string(), n(now)),
-    ])
+    ]);
+    if let Some(email) = email {
+        item.insert("email".to_string(), s(email));
+        item.insert("email_verified".to_string(), AttributeValue::Bool(false));
+    }
+    item
 }
 
 pub fn session_from_item(item: &Item) -> Result<SessionRecord, StoreError> {
@@ -338,7 +427,7 @@ mod tests {
 
     #[test]
     fn malformed_items_name_the_attribute() {
-        let mut item = user_item("alice", 1, "Alice", "h", 5);
+        let mut item = user_item("alice", 1, "Alice", "h", None, 5);
         item.insert("seq".into(), s("one"));
         assert!(matches!(
             user_from_item(&item),

@@ -8,6 +8,7 @@
 //! on AWS), so every read here is judged against the clock, and every
 //! conditional write re-checks expiry itself.
 
+mod account;
 mod activity;
 pub mod codec;
 mod sessions;
@@ -22,10 +23,13 @@ use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::{AttributeValue, KeysAndAttributes, TransactWriteItem};
 use aws_sdk_dynamodb::Client;
 
+pub use account::{AccountKeys, AdminAction, NewUser, NewUserItem, ACCOUNT_PROJECTION};
 pub use activity::ActivityPage;
 pub use codec::{
-    activity_key, ip_failures_key, register_key, session_key, user_failures_key, user_key, Item,
-    ACTIVITY_INDEX, DECISION_ATTRIBUTES, PK, TTL_ATTRIBUTE, USER_INDEX, WARM_UP_KEY,
+    activity_key, email_key, forgot_email_key, forgot_ip_key, ip_failures_key, register_key,
+    reset_code_key, reset_email_key, reset_ip_key, session_key, user_failures_key, user_key,
+    verify_code_key, Item, ACTIVITY_INDEX, DECISION_ATTRIBUTES, PK, TTL_ATTRIBUTE, USER_INDEX,
+    WARM_UP_KEY,
 };
 pub use sessions::{ClaimCheck, RevokeOutcome};
 

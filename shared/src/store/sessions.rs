@@ -38,7 +38,7 @@ pub enum RevokeOutcome {
 
 impl Store {
     /// An unconditional delete of item `pk`, as part of a transaction.
-    fn delete_by_key(&self, pk: &str) -> TransactWriteItem {
+    pub(super) fn delete_by_key(&self, pk: &str) -> TransactWriteItem {
         let delete = Delete::builder()
             .table_name(&self.table)
             .key(PK, s(pk))
@@ -47,7 +47,11 @@ impl Store {
         TransactWriteItem::builder().delete(delete).build()
     }
 
-    fn session_claim_check(&self, claim: SessionClaim<'_>, now: u64) -> TransactWriteItem {
+    pub(super) fn session_claim_check(
+        &self,
+        claim: SessionClaim<'_>,
+        now: u64,
+    ) -> TransactWriteItem {
         let check = ConditionCheck::builder()
             .table_name(&self.table)
             .key(PK, s(session_key(claim.session_id)))
@@ -63,7 +67,7 @@ impl Store {
 
     /// An update of the claimed session, conditional on the claim
     /// ([`SESSION_CLAIM_CONDITION`]): `:uid`, `:gen` and `:now` are set.
-    fn claimed_session_update(
+    pub(super) fn claimed_session_update(
         &self,
         claim: SessionClaim<'_>,
         now: u64,
@@ -444,7 +448,7 @@ impl Store {
 
 /// A transaction's outcome as a [`ClaimCheck`]; `session_index` is the
 /// session's item, whose old image (if it failed) is handed back.
-fn claim_check(
+pub(super) fn claim_check(
     failed: Option<(usize, Option<super::Item>)>,
     session_index: usize,
 ) -> Result<ClaimCheck, StoreError> {

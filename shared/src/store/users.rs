@@ -1,9 +1,10 @@
-//! The user aggregate: its item and the `seq` counter.
+//! The user aggregate: its item and the `seq` counter (creating one is in
+//! [`super::account`]).
 
 use aws_sdk_dynamodb::types::ReturnValue;
 
-use super::codec::{get_n, n, s, user_from_item, user_item, user_key, PK, USER_COUNTER_KEY};
-use super::{is_condition_failure, Store, StoreError};
+use super::codec::{get_n, n, s, user_from_item, user_key, PK, USER_COUNTER_KEY};
+use super::{Store, StoreError};
 use crate::model::UserRecord;
 
 impl Store {
@@ -23,30 +24,6 @@ impl Store {
         out.attributes()
             .ok_or(StoreError::Corrupt("value"))
             .and_then(|item| get_n(item, "value"))
-    }
-
-    /// Stores a new user; never overwrites an existing one (`AlreadyExists`).
-    pub async fn put_user(
-        &self,
-        id: &str,
-        seq: u64,
-        name: &str,
-        password_hash: &str,
-        now: u64,
-    ) -> Result<(), StoreError> {
-        let result = self
-            .client
-            .put_item()
-            .table_name(&self.table)
-            .set_item(Some(user_item(id, seq, name, password_hash, now)))
-            .condition_expression("attribute_not_exists(pk)")
-            .send()
-            .await;
-        match result {
-            Ok(_) => Ok(()),
-            Err(e) if is_condition_failure(&e) => Err(StoreError::AlreadyExists),
-            Err(e) => Err(e.into()),
-        }
     }
 
     pub async fn get_user(&self, id: &str) -> Result<Option<UserRecord>, StoreError> {

@@ -1,6 +1,7 @@
 //! Handler tests on real DynamoDB Local, one fresh table per test.
 //! One test binary (modules below) so the suite links once.
 
+mod account;
 mod activity;
 mod authorizer;
 mod browser;

@@ -25,7 +25,12 @@ async fn register_returns_201_with_seq_id_name() {
         .password_hash
         .unwrap()
         .starts_with("$argon2id$v=19$m=19456,t=2,p=1$"));
-    assert_eq!(stored.token_version, 0);
+    // Versions start at seq × 2^20: a deleted id's next incarnation never
+    // shares one with the last.
+    assert_eq!(
+        stored.token_version,
+        tokengate::rules::account::initial_token_version(stored.seq)
+    );
 }
 
 #[tokio::test]
