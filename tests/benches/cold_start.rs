@@ -32,6 +32,7 @@ const FUNCTIONS: &[&str] = &[
     "register",
     "sessions",
     "password",
+    "account",
     "jwks",
     "todos",
 ];
@@ -178,6 +179,7 @@ async fn events_for(function: &str, app: &TestApp, run: usize) -> Vec<Value> {
             "authorizer" => authorizer_v2_event(Some(bearer()[0].1)),
             "validate" => event_json("GET", "/api/auth/validate", &bearer(), None),
             "activity" => event_json("GET", "/api/auth/activity", &bearer(), None),
+            "account" => event_json("GET", "/api/auth/account", &bearer(), None),
             "refresh" => {
                 let refresh = format!("Bearer {}", tokens.as_ref().unwrap().1);
                 let mut headers = bearer();

@@ -5,7 +5,10 @@
 //! tells nothing about whether the account exists. Prints medians over 20
 //! alternating tries of each and exits non-zero if they differ by 20% or
 //! more. Also prints what a successful login, a validate and one argon2id
-//! hash cost here, for sizing.
+//! hash cost here, for sizing; and the password-reset request for an
+//! account's address and an unknown one, without its time floor (what the
+//! floor hides) and with the default `FORGOT_MIN_RESPONSE_MS` (which must
+//! differ by less than the same limit).
 
 use std::time::{Duration, Instant};
 
@@ -31,6 +34,36 @@ async fn timed_login(app: &TestApp, id: &str, password: &str, expect: u16) -> Du
     let elapsed = started.elapsed();
     assert_eq!(response.status(), expect, "{}", body_text(&response));
     elapsed
+}
+
+async fn timed_forgot(app: &TestApp, email: &str) -> Duration {
+    let request = post("/api/auth/password/forgot", &json!({ "email": email }));
+    let started = Instant::now();
+    let response = account_fn::handle(request, &app.service).await;
+    let elapsed = started.elapsed();
+    assert_eq!(response.status(), 202, "{}", body_text(&response));
+    elapsed
+}
+
+/// Medians of forgot for an account's address and an unknown one, with the
+/// floor at `floor_ms`.
+async fn forgot_medians(floor_ms: &str) -> (Duration, Duration) {
+    let app = TestApp::with_mail(&[
+        ("FORGOT_MIN_RESPONSE_MS", floor_ms),
+        ("FORGOT_MAX_PER_EMAIL", "100000"),
+        ("LOGIN_MAX_FAILURES_PER_IP", "100000"),
+        ("REGISTER_MAX_PER_IP", "100000"),
+    ])
+    .await;
+    let email = fresh_address("alice");
+    assert_eq!(app.register_with_email("alice", &email).await.status(), 201);
+    let unknown_address = fresh_address("nobody");
+    let (mut known, mut unknown) = (Vec::new(), Vec::new());
+    for _ in 0..TRIES {
+        known.push(timed_forgot(&app, &email).await);
+        unknown.push(timed_forgot(&app, &unknown_address).await);
+    }
+    (median(known), median(unknown))
 }
 
 #[tokio::main]
@@ -70,6 +103,12 @@ async fn main() {
         })
         .collect();
 
+    let (raw_known, raw_unknown) = forgot_medians("0").await;
+    let default_floor = tokengate::config::DEFAULT_FORGOT_MIN_RESPONSE_MS.to_string();
+    let (known, unknown_address) = forgot_medians(&default_floor).await;
+    let forgot_difference =
+        (ms(known) - ms(unknown_address)).abs() / ms(known).min(ms(unknown_address));
+
     let (unknown, wrong) = (median(unknown), median(wrong));
     let difference = (ms(unknown) - ms(wrong)).abs() / ms(unknown).min(ms(wrong));
     println!("median over {TRIES} tries (DynamoDB Local, this machine)");
@@ -92,6 +131,17 @@ async fn main() {
         "  argon2id hash (OWASP)    {:8.1} ms",
         ms(median(hashing.clone()))
     );
+    println!(
+        "  forgot, no floor: account {:8.1} ms, unknown {:8.1} ms",
+        ms(raw_known),
+        ms(raw_unknown)
+    );
+    println!(
+        "  forgot, {default_floor} ms floor: account {:8.1} ms, unknown {:8.1} ms, difference {:.1} %",
+        ms(known),
+        ms(unknown_address),
+        forgot_difference * 100.0
+    );
     write_bench_result(
         "login_timing",
         &serde_json::json!({
@@ -103,8 +153,21 @@ async fn main() {
             "success_ms": ms(median(success)),
             "validate_ms": ms(median(validate)),
             "argon2id_hash_ms": ms(median(hashing)),
+            "forgot_raw_account_ms": ms(raw_known),
+            "forgot_raw_unknown_ms": ms(raw_unknown),
+            "forgot_floor_ms": tokengate::config::DEFAULT_FORGOT_MIN_RESPONSE_MS,
+            "forgot_account_ms": ms(known),
+            "forgot_unknown_ms": ms(unknown_address),
+            "forgot_difference_pct": forgot_difference * 100.0,
         }),
     );
+    if forgot_difference >= LIMIT {
+        eprintln!(
+            "reset requests for an account's address and an unknown one differ by {:.1} %",
+            forgot_difference * 100.0
+        );
+        std::process::exit(1);
+    }
     if difference >= LIMIT {
         eprintln!(
             "unknown-id and wrong-password logins differ by {:.1} %",
