@@ -11,12 +11,15 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 skips=(
-  # Lambda DLQ: every function is invoked synchronously by API Gateway (the
-  # caller gets the error); a DLQ only ever receives failed async events.
+  # Lambda DLQ: every function is invoked synchronously, the API functions by
+  # API Gateway, the admin function by an operator's `aws lambda invoke`
+  # (RequestResponse, the default): the caller gets the error; a DLQ only
+  # ever receives failed async events.
   CKV_AWS_116
   # Lambda in a VPC: the functions reach only DynamoDB and Secrets Manager,
-  # public endpoints behind IAM and TLS; a VPC would add NAT or endpoints
-  # (cost) and cold-start latency, and protect nothing.
+  # and register and account also SES (their codes' messages): public
+  # endpoints behind IAM and TLS; a VPC would add NAT or endpoints (cost)
+  # and cold-start latency, and protect nothing.
   CKV_AWS_117
   # Lambda environment encrypted with a CMK: the environment holds no secret
   # (keys are read from Secrets Manager at run time; local/tests/template.rs

@@ -59,6 +59,9 @@ const EVENT_WORDS = new Map([
   ['password_changed', 'Password changed'],
   ['signed_out', 'Signed out'],
   ['signed_out_everywhere', 'Signed out everywhere'],
+  ['signed_out_others', 'Signed out other devices'],
+  ['password_reset', 'Password reset by e-mail'],
+  ['email_verified', 'E-mail address verified'],
 ]);
 // Worth a second look: someone may have the password or a stolen token.
 const ALARMING = new Set(['sign_in_failed', 'refresh_replayed']);

@@ -75,7 +75,10 @@ export type ActivityType =
   | 'session_revoked'
   | 'password_changed'
   | 'signed_out'
-  | 'signed_out_everywhere';
+  | 'signed_out_everywhere'
+  | 'signed_out_others'
+  | 'password_reset'
+  | 'email_verified';
 
 /** One security event. `at` is Unix seconds. */
 export interface ActivityEvent {

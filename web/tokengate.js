@@ -81,7 +81,8 @@ const REFRESH_TIMEOUT_MS = 10_000;
 /**
  * What happened, in the account's security activity.
  * @typedef {'signed_in' | 'sign_in_failed' | 'refresh_replayed' | 'session_revoked'
- *   | 'password_changed' | 'signed_out' | 'signed_out_everywhere'} ActivityType
+ *   | 'password_changed' | 'signed_out' | 'signed_out_everywhere' | 'signed_out_others'
+ *   | 'password_reset' | 'email_verified'} ActivityType
  */
 
 /**

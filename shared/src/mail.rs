@@ -69,10 +69,10 @@ pub enum MailError {
     NoSender,
     #[error("the message could not be built")]
     Build(#[source] aws_sdk_sesv2::error::BuildError),
-    /// SES refused the message or did not answer; its `Display` chain holds
-    /// no message content.
-    #[error("SES did not accept the message")]
-    Send(#[source] Box<dyn std::error::Error + Send + Sync>),
+    /// SES refused the message or did not answer: the error's code or kind
+    /// only (SES's message text can name the recipient).
+    #[error("SES did not accept the message: {0}")]
+    Send(String),
 }
 
 /// Sends through one SES v2 client, built at cold start.
@@ -149,7 +149,7 @@ impl Mailer {
             .content(email)
             .send()
             .await
-            .map_err(|e| MailError::Send(Box::new(e)))?;
+            .map_err(|e| MailError::Send(send_failure(&e)))?;
         if self.echo {
             // The local server's terminal: the one place a code is shown.
             println!(
@@ -159,6 +159,21 @@ impl Mailer {
             );
         }
         Ok(())
+    }
+}
+
+/// What went wrong with a send, without SES's message text.
+fn send_failure<E, R>(err: &aws_sdk_sesv2::error::SdkError<E, R>) -> String
+where
+    E: aws_sdk_sesv2::error::ProvideErrorMetadata,
+{
+    use aws_sdk_sesv2::error::SdkError;
+    match err {
+        SdkError::ServiceError(service) => service.err().code().unwrap_or("unknown").to_string(),
+        SdkError::TimeoutError(_) => "timeout".to_string(),
+        SdkError::DispatchFailure(_) => "dispatch failure".to_string(),
+        SdkError::ResponseError(_) => "unreadable response".to_string(),
+        _ => "request not built".to_string(),
     }
 }
 

@@ -22,6 +22,9 @@ pub struct UserRecord {
     /// Disabled by an operator: no login, refresh or access decision
     /// accepts it.
     pub disabled: bool,
+    /// When it registered (Unix seconds; 0 when unknown): its activity
+    /// starts there, whatever an earlier account of the same id left.
+    pub created_at: u64,
 }
 
 /// A one-time code sent by mail: to verify an address, or to reset a

@@ -9,7 +9,7 @@ DELETE /api/auth/sessions/{id}, a password change, a refresh reuse) cannot spoil
 later ones:
   * Authorization: Bearer <access>   for validate, logout(-all, -others), sessions,
     activity, password, account, email/verify, todos
-  * Refresh-Token: Bearer <refresh>  for refresh (not on negative cases, because the
+  * Refresh-Token: Bearer <refresh>  for logout-others, and for refresh (not on negative cases, because the
     server ignores the body whenever that header is present, so a negative body
     would be accepted with 200)
 DELETE /api/auth/account deletes the user for good, so each of its cases gets a
@@ -167,6 +167,9 @@ class TokengateSession:
             case.headers["Refresh-Token"] = f"Bearer {data['refreshToken']}"
         else:
             case.headers["Authorization"] = f"Bearer {data['accessToken']}"
+        if case.operation.path == "/api/auth/logout-others":
+            # It needs the session's refresh token beside the access token.
+            case.headers["Refresh-Token"] = f"Bearer {data['refreshToken']}"
 
 
 @schemathesis.hook

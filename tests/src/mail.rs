@@ -124,3 +124,17 @@ pub fn latest_code(to: &str) -> String {
 pub fn fresh_address(name: &str) -> String {
     format!("{name}-{}@example.com", uuid::Uuid::new_v4().simple())
 }
+
+/// The messages to `to` once there are at least `count` (a reset request
+/// answers at its time floor, and may mail after its answer): polls for up
+/// to 10 s, then panics.
+pub async fn wait_for_mail(to: &str, count: usize) -> Vec<SentMail> {
+    for _ in 0..500 {
+        let mail = mail_to(to);
+        if mail.len() >= count {
+            return mail;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    panic!("no {count} messages to {to} within 10 s");
+}

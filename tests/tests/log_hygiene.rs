@@ -247,7 +247,7 @@ async fn account_flow() -> (Vec<String>, Vec<String>) {
     )
     .await;
     assert_eq!(forgot.status(), 202);
-    let reset_code = latest_code(&email);
+    let reset_code = wait_for_mail(&email, 2).await[1].code();
     let reset = json!({"email": email, "code": reset_code, "newPassword": NEW_PASSWORD});
     let wrong = json!({"email": email, "code": "000000", "newPassword": NEW_PASSWORD});
     call("POST", "/api/auth/password/reset", None, wrong).await;

@@ -5,15 +5,18 @@
 //! - `POST /api/auth/email/verify` (Bearer) {code} -> the account, verified;
 //! - `POST /api/auth/password/forgot` {email} -> 202, always the same;
 //! - `POST /api/auth/password/reset` {email, code, newPassword} -> a pair;
-//! - `POST /api/auth/logout-others` (Bearer) -> this session's new pair.
+//! - `POST /api/auth/logout-others` (Bearer, and the session's refresh
+//!   token: `Refresh-Token` header, or the cookie in cookie mode) -> this
+//!   session's new pair.
 
 use http::{Method, StatusCode};
 use lambda_http::{Body, Request, Response};
 use serde::Deserialize;
 use serde_json::json;
-use tokengate::browser::{finish, token_response, transport, CookieUse};
+use tokengate::browser::{finish, refresh_cookie, token_response, transport, CookieUse, Transport};
 use tokengate::http::{
     bearer_token, error_response, json_response, no_content, parse_body, respond,
+    REFRESH_TOKEN_HEADER,
 };
 use tokengate::input::{Email, NewPassword, OneTimeCode, Password};
 use tokengate::lambda::client_info;
@@ -127,8 +130,18 @@ async fn serve(
         }
         Route::LogoutOthers => {
             let token = bearer_token(request.headers(), "authorization")?;
-            let transport = transport(request.headers(), origins, CookieUse::Sets)?;
-            let pair = service.logout_others(token, &client).await?;
+            let transport = transport(request.headers(), origins, CookieUse::Reads)?;
+            // The session's refresh token too: from its cookie in cookie
+            // mode, else the `Refresh-Token` header.
+            let refresh = match transport {
+                Transport::Cookie => {
+                    refresh_cookie(request.headers())?.ok_or(ApiError::MissingToken)?
+                }
+                Transport::Header => {
+                    bearer_token(request.headers(), REFRESH_TOKEN_HEADER)?.to_string()
+                }
+            };
+            let pair = service.logout_others(token, &refresh, &client).await?;
             Ok(token_response(&pair, transport))
         }
     }

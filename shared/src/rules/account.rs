@@ -60,11 +60,9 @@ pub fn code_hash(purpose: CodePurpose, subject: &str, code: &str) -> String {
 /// always gets the same `invalid_code`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum CodeRejection {
-    /// No code was sent (or it was used, or its item is gone).
+    /// No live code to try: none was sent, or it was used, expired or tried
+    /// [`MAX_CODE_ATTEMPTS`] times (the attempt's claim found none).
     NoCode,
-    Expired,
-    /// Tried wrong [`MAX_CODE_ATTEMPTS`] times already.
-    Exhausted,
     /// Sent for another address than the one it is presented with.
     OtherAddress,
     Wrong,
@@ -73,35 +71,24 @@ pub enum CodeRejection {
 impl CodeRejection {
     pub fn as_str(self) -> &'static str {
         match self {
-            CodeRejection::NoCode => "no code",
-            CodeRejection::Expired => "code expired",
-            CodeRejection::Exhausted => "code tried too often",
+            CodeRejection::NoCode => "no live code",
             CodeRejection::OtherAddress => "code of another address",
             CodeRejection::Wrong => "wrong code",
         }
     }
-
-    /// Whether the attempt counts against the code (a wrong guess at a
-    /// live code does; the others have nothing left to count on).
-    pub fn counts_attempt(self) -> bool {
-        self == CodeRejection::Wrong
-    }
 }
 
-/// Is `presented` the code `record` was made for, at `now`, and why not.
-/// `expected_hash` is [`code_hash`] of the presented code.
+/// Is the presented code (`expected_hash`, its [`code_hash`]) the one
+/// `claimed` was made for, and why not. `claimed` is the code as the
+/// attempt's claim left it ([`CLAIM_ATTEMPT_CONDITION`]): the try is
+/// counted before it is judged, so parallel guesses cannot outrun the limit.
 pub fn check_code(
-    record: Option<&CodeRecord>,
+    claimed: Option<&CodeRecord>,
     email: Option<&str>,
     expected_hash: &str,
-    now: u64,
 ) -> Result<(), CodeRejection> {
-    let record = record.ok_or(CodeRejection::NoCode)?;
-    if record.expires_at <= now {
-        Err(CodeRejection::Expired)
-    } else if record.attempts >= MAX_CODE_ATTEMPTS {
-        Err(CodeRejection::Exhausted)
-    } else if email.is_some_and(|email| email != record.email) {
+    let record = claimed.ok_or(CodeRejection::NoCode)?;
+    if email.is_some_and(|email| email != record.email) {
         Err(CodeRejection::OtherAddress)
     } else if !same_bytes(record.code_hash.as_bytes(), expected_hash.as_bytes()) {
         Err(CodeRejection::Wrong)
@@ -110,15 +97,16 @@ pub fn check_code(
     }
 }
 
-/// [`check_code`] as the condition on the code item of the write that uses
-/// it: a code is used once however many requests race with it. Values:
-/// `:hash`, `:max`, `:now`.
-pub const USABLE_CODE_CONDITION: &str =
-    "code_hash = :hash AND attempts < :max AND expires_at > :now";
+/// The condition on claiming one try of a code (`ADD attempts 1`): it is
+/// live and has tries left. A missing item fails it, so an unknown address
+/// costs the same one write. Values: `:max`, `:now`.
+pub const CLAIM_ATTEMPT_CONDITION: &str = "attempts < :max AND expires_at > :now";
 
-/// The condition on counting a wrong guess: only at a live code. Values:
-/// `:max`, `:now`.
-pub const LIVE_CODE_CONDITION: &str = "attempts < :max AND expires_at > :now";
+/// The condition on the code item of the write that uses it (after its try
+/// was claimed): a code is used once however many requests race with it.
+/// Values: `:hash`, `:max`, `:now`.
+pub const USABLE_CODE_CONDITION: &str =
+    "code_hash = :hash AND attempts <= :max AND expires_at > :now";
 
 /// Compares without stopping at the first difference.
 fn same_bytes(a: &[u8], b: &[u8]) -> bool {
@@ -153,14 +141,9 @@ mod tests {
         }
     }
 
-    fn check(
-        record: Option<&CodeRecord>,
-        email: &str,
-        code: &str,
-        now: u64,
-    ) -> Result<(), CodeRejection> {
+    fn check(record: Option<&CodeRecord>, email: &str, code: &str) -> Result<(), CodeRejection> {
         let hash = code_hash(CodePurpose::ResetPassword, email, code);
-        check_code(record, Some(email), &hash, now)
+        check_code(record, Some(email), &hash)
     }
 
     #[test]
@@ -193,36 +176,16 @@ mod tests {
     }
 
     #[test]
-    fn a_code_counts_once_live_untried_and_right() {
+    fn a_claimed_code_counts_when_it_is_the_right_one_for_the_address() {
         let r = record("123456");
         let email = "alice@example.com";
-        assert_eq!(check(Some(&r), email, "123456", NOW), Ok(()));
+        assert_eq!(check(Some(&r), email, "123456"), Ok(()));
+        assert_eq!(check(None, email, "123456"), Err(CodeRejection::NoCode));
+        assert_eq!(check(Some(&r), email, "654321"), Err(CodeRejection::Wrong));
         assert_eq!(
-            check(None, email, "123456", NOW),
-            Err(CodeRejection::NoCode)
-        );
-        assert_eq!(
-            check(Some(&r), email, "654321", NOW),
-            Err(CodeRejection::Wrong)
-        );
-        assert_eq!(
-            check(Some(&r), email, "123456", NOW + 60),
-            Err(CodeRejection::Expired)
-        );
-        let tried = CodeRecord {
-            attempts: MAX_CODE_ATTEMPTS,
-            ..r.clone()
-        };
-        assert_eq!(
-            check(Some(&tried), email, "123456", NOW),
-            Err(CodeRejection::Exhausted)
-        );
-        assert_eq!(
-            check(Some(&r), "mallory@example.com", "123456", NOW),
+            check(Some(&r), "mallory@example.com", "123456"),
             Err(CodeRejection::OtherAddress)
         );
-        assert!(CodeRejection::Wrong.counts_attempt());
-        assert!(!CodeRejection::Expired.counts_attempt());
     }
 
     #[test]

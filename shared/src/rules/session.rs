@@ -281,6 +281,7 @@ mod tests {
             email: None,
             email_verified: false,
             disabled: false,
+            created_at: NOW - 10_000,
         }
     }
 

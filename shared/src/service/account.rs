@@ -6,7 +6,7 @@ use serde::Serialize;
 use uuid::Uuid;
 
 use super::{claim, AuthService, Authorized, ClientInfo, TokenPair};
-use crate::error::AuthError;
+use crate::error::{AuthError, InternalError};
 use crate::input::{Email, NewPassword, OneTimeCode, Password};
 use crate::mail::MailMessage;
 use crate::metrics::{count, Metric};
@@ -37,37 +37,27 @@ pub struct AccountView {
 }
 
 impl AuthService {
-    /// The access decision with the account's address, and the code item
-    /// at `code_pk` (built from the token's subject) if asked: one round
-    /// trip.
-    async fn authorize_account(
-        &self,
-        access_token: &str,
-        code_pk: impl Fn(&str) -> Option<String>,
-    ) -> Result<(Authorized, Option<CodeRecord>), AuthError> {
+    /// The access decision, with the account's address: one round trip.
+    async fn authorize_account(&self, access_token: &str) -> Result<Authorized, AuthError> {
         let claims = self.verify(TokenKind::Access, access_token).await?;
-        let code_pk = code_pk(&claims.sub);
-        let (session, user, code) = self
+        let (session, user) = self
             .inner
             .store
-            .load_account(&claims.sid, &claims.sub, code_pk.as_deref())
+            .load_account(&claims.sid, &claims.sub)
             .await?;
         let now = self.clock().now().secs;
         let (session, user) =
             check_access(claim(&claims), session, user, now).map_err(AuthError::invalid_token)?;
-        Ok((
-            Authorized {
-                claims,
-                session,
-                user,
-            },
-            code,
-        ))
+        Ok(Authorized {
+            claims,
+            session,
+            user,
+        })
     }
 
     /// The caller's account: the access decision's one read.
     pub async fn account(&self, access_token: &str) -> Result<AccountView, AuthError> {
-        let (Authorized { user, .. }, _) = self.authorize_account(access_token, |_| None).await?;
+        let Authorized { user, .. } = self.authorize_account(access_token).await?;
         Ok(AccountView {
             seq: user.seq,
             id: user.id,
@@ -78,26 +68,23 @@ impl AuthService {
     }
 
     /// Verifies the caller's address with the code mailed to it: the
-    /// decision and the code in one read, then one transaction that uses
-    /// the code up. A wrong code counts against it.
+    /// decision, a claim of one of the code's tries, then one transaction
+    /// that uses the code up.
     pub async fn verify_email(
         &self,
         access_token: &str,
         code: &OneTimeCode,
         client: &ClientInfo,
     ) -> Result<AccountView, AuthError> {
-        let (Authorized { claims, user, .. }, record) = self
-            .authorize_account(access_token, |sub| Some(verify_code_key(sub)))
-            .await?;
+        let Authorized { claims, user, .. } = self.authorize_account(access_token).await?;
         let now = self.clock().now().secs;
         let code_pk = verify_code_key(&user.id);
         let hash = code_hash(CodePurpose::VerifyEmail, &user.id, code.expose());
+        let claimed = self.inner.store.claim_code_attempt(&code_pk, now).await?;
         let Some(email) = user.email.clone() else {
-            return self.reject_code(&code_pk, CodeRejection::NoCode, now).await;
+            return reject_code(CodeRejection::NoCode);
         };
-        if let Err(reason) = check_code(record.as_ref(), Some(&email), &hash, now) {
-            return self.reject_code(&code_pk, reason, now).await;
-        }
+        check_code(claimed.as_ref(), Some(&email), &hash).or_else(reject_code)?;
         let event = self.event(ActivityKind::EmailVerified, &user.id, client, false);
         match self
             .inner
@@ -107,7 +94,7 @@ impl AuthService {
         {
             None => {}
             // Used by a concurrent request.
-            Some(0) => return self.reject_code(&code_pk, CodeRejection::NoCode, now).await,
+            Some(0) => return reject_code(CodeRejection::NoCode),
             Some(_) => return Err(AuthError::invalid_token(Rejection::SessionGone)),
         }
         tracing::info!(user_id = %user.id, "e-mail address verified");
@@ -121,20 +108,6 @@ impl AuthService {
         })
     }
 
-    /// Refuses a code. Every refusal costs the same one conditional write
-    /// (it counts only against a live code), so neither timing nor answer
-    /// tells whether a code, or an account, exists.
-    async fn reject_code<T>(
-        &self,
-        code_pk: &str,
-        reason: CodeRejection,
-        now: u64,
-    ) -> Result<T, AuthError> {
-        self.inner.store.count_wrong_code(code_pk, now).await?;
-        count(Metric::CodeRejected);
-        Err(AuthError::invalid_code(reason))
-    }
-
     /// A password-reset request: the same 202 whether `email` has an
     /// account or not, never sooner than `FORGOT_MIN_RESPONSE_MS`. Each
     /// request counts against the address's and the source's limits. For
@@ -146,9 +119,26 @@ impl AuthService {
         client: &ClientInfo,
     ) -> Result<(), AuthError> {
         let answer_at = tokio::time::Instant::now() + self.inner.config.forgot_min_response;
-        let result = self.request_reset(email, client).await;
-        tokio::time::sleep_until(answer_at).await;
-        result
+        // The work runs on its own task: should it outlast the floor (a slow
+        // SES), the answer still leaves at the floor, and the work finishes.
+        let work = {
+            let (service, email, client) = (self.clone(), email.clone(), client.clone());
+            tokio::spawn(async move { service.request_reset(&email, &client).await })
+        };
+        match tokio::time::timeout_at(answer_at, work).await {
+            // A refusal (throttled, the store down) comes before anything
+            // depends on the address: it need not wait.
+            Ok(Ok(Err(refused))) => Err(refused),
+            Ok(Ok(Ok(()))) => {
+                tokio::time::sleep_until(answer_at).await;
+                Ok(())
+            }
+            Ok(Err(e)) => Err(InternalError::Task(e).into()),
+            Err(_) => {
+                tracing::warn!("reset request outlasted FORGOT_MIN_RESPONSE_MS; answered at it");
+                Ok(())
+            }
+        }
     }
 
     async fn request_reset(&self, email: &Email, client: &ClientInfo) -> Result<(), AuthError> {
@@ -251,8 +241,10 @@ impl AuthService {
         let address_counter = reset_email_key(email.as_str(), window.index);
         let source_counter = source(client).map(|ip| reset_ip_key(&ip, window.index));
         let code_pk = reset_code_key(email.as_str());
-        let (record, address, source) = tokio::join!(
-            store.get_code(&code_pk),
+        // The code's try is claimed with the address's and the source's:
+        // one conditional write each, whether a code (or an account) exists.
+        let (claimed, address, source) = tokio::join!(
+            store.claim_code_attempt(&code_pk, now),
             store.reserve_attempt(
                 &address_counter,
                 config.login_throttle.max_failures_per_user,
@@ -273,13 +265,11 @@ impl AuthService {
                 retry_after_secs: window.retry_after(now),
             });
         }
-        let record = record?;
+        let claimed = claimed?;
         let hash = code_hash(CodePurpose::ResetPassword, email.as_str(), code.expose());
-        if let Err(reason) = check_code(record.as_ref(), Some(email.as_str()), &hash, now) {
-            return self.reject_code(&code_pk, reason, now).await;
-        }
-        let Some(record) = record else {
-            return self.reject_code(&code_pk, CodeRejection::NoCode, now).await;
+        check_code(claimed.as_ref(), Some(email.as_str()), &hash).or_else(reject_code)?;
+        let Some(record) = claimed else {
+            return reject_code(CodeRejection::NoCode);
         };
         // The code is right: read the account while argon2 runs.
         let (user, password_hash) = tokio::join!(
@@ -289,9 +279,7 @@ impl AuthService {
         let (user, password_hash) = (user?, password_hash?);
         let Some(user) = user.filter(|u| u.email.as_deref() == Some(email.as_str())) else {
             // Deleted, or moved to another address, since the code was sent.
-            return self
-                .reject_code(&code_pk, CodeRejection::OtherAddress, now)
-                .await;
+            return reject_code(CodeRejection::OtherAddress);
         };
         if user.disabled {
             tracing::warn!(user_id = %user.id, "password reset of a disabled account");
@@ -326,7 +314,7 @@ impl AuthService {
         match failed {
             None => {}
             // Used by a concurrent reset.
-            Some(0) => return self.reject_code(&code_pk, CodeRejection::NoCode, now).await,
+            Some(0) => return reject_code(CodeRejection::NoCode),
             // The account moved meanwhile (disabled, signed out, deleted):
             // nothing was written and the code still works; retry.
             Some(_) => {
@@ -356,15 +344,26 @@ impl AuthService {
 
     /// Ends every session but the caller's (version bump, this session
     /// re-keyed to the new version): the decision's read, then one
-    /// transaction. Returns this session's new pair.
+    /// transaction. Returns this session's new pair, so it takes the
+    /// session's current refresh token too: an access token alone (stolen,
+    /// or in a page's script) must never buy a refresh token.
     pub async fn logout_others(
         &self,
         access_token: &str,
+        refresh_token: &str,
         client: &ClientInfo,
     ) -> Result<TokenPair, AuthError> {
+        let refresh = self.verify(TokenKind::Refresh, refresh_token).await?;
         let Authorized {
             claims, session, ..
         } = self.authorize(access_token).await?;
+        let same_pair = (&refresh.sub, &refresh.sid, refresh.gen, refresh.ver)
+            == (&claims.sub, &claims.sid, claims.gen, claims.ver);
+        if !same_pair {
+            return Err(AuthError::invalid_token(Rejection::Token(
+                "the refresh token is not this session's current one",
+            )));
+        }
         let now = self.clock().now().secs;
         let event = self.event(ActivityKind::SignedOutOthers, &claims.sub, client, false);
         if let ClaimCheck::Rejected(_) = self
@@ -434,8 +433,12 @@ impl AuthService {
         if let Some(email) = user.email.as_deref() {
             fixed.push(email_key(email));
             fixed.push(reset_code_key(email));
-            fixed.push(forgot_email_key(email, window.index));
-            fixed.push(reset_email_key(email, window.index));
+            // This window's counters and the last one's (TTL deletes days
+            // late); they name the address.
+            for index in [window.index, window.index.saturating_sub(1)] {
+                fixed.push(forgot_email_key(email, index));
+                fixed.push(reset_email_key(email, index));
+            }
         }
         fixed.dedup();
         match self
@@ -473,6 +476,12 @@ pub async fn administer(
         count(Metric::AccountDisabled);
     }
     Ok(())
+}
+
+/// Refuses a code: one answer whatever the reason (logged by the response).
+fn reject_code<T>(reason: CodeRejection) -> Result<T, AuthError> {
+    count(Metric::CodeRejected);
+    Err(AuthError::invalid_code(reason))
 }
 
 /// The request's source address as the counters key it (bounded).

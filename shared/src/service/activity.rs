@@ -42,7 +42,8 @@ impl ActivityQuery {
 impl AuthService {
     /// A page of the caller's activity, newest first: the access decision,
     /// then one Query. Nothing older than `AUDIT_RETENTION_DAYS` is shown,
-    /// whether or not DynamoDB's TTL has deleted it yet.
+    /// whether or not DynamoDB's TTL has deleted it yet, nor older than the
+    /// account (a deleted account of the same id may have left events).
     pub async fn activity(
         &self,
         access_token: &str,
@@ -58,7 +59,9 @@ impl AuthService {
                 &user.id,
                 query.after.as_ref(),
                 query.limit,
-                now.millis.saturating_sub(retention_ms),
+                now.millis
+                    .saturating_sub(retention_ms)
+                    .max((user.created_at * 1000).saturating_sub(1)),
                 now.secs,
             )
             .await?;

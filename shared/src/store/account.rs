@@ -11,15 +11,14 @@ use aws_sdk_dynamodb::types::{
 
 use super::codec::{
     code_from_item, code_item, email_key, get_s, n, s, session_item, session_key, user_item,
-    user_key, Item, ReadProjection, ACCOUNT_ATTRIBUTES, CODE_ATTRIBUTES, DECISION_ATTRIBUTES, PK,
-    USER_INDEX,
+    user_key, Item, ReadProjection, ACCOUNT_ATTRIBUTES, DECISION_ATTRIBUTES, PK, USER_INDEX,
 };
 use super::sessions::claim_check;
 use super::{is_condition_failure, ClaimCheck, Store, StoreError, ACTIVITY_INDEX};
 use crate::model::{
     ActivityRecord, CodeRecord, NewSession, SessionClaim, SessionRecord, UserRecord,
 };
-use crate::rules::account::{LIVE_CODE_CONDITION, MAX_CODE_ATTEMPTS, USABLE_CODE_CONDITION};
+use crate::rules::account::{CLAIM_ATTEMPT_CONDITION, MAX_CODE_ATTEMPTS, USABLE_CODE_CONDITION};
 use crate::rules::session::USER_VERSION_CONDITION;
 
 /// Items one transaction may touch.
@@ -27,13 +26,12 @@ const MAX_TRANSACTION_ITEMS: usize = 100;
 /// Deletes one BatchWriteItem may carry.
 const MAX_BATCH_WRITES: usize = 25;
 
-/// The decision's attributes, the account's and a code item's: what the
-/// account view and the address verification read, never `password_hash`.
+/// The decision's attributes and the account's: what the account view and
+/// the address verification read, never `password_hash`.
 pub static ACCOUNT_PROJECTION: std::sync::LazyLock<ReadProjection> =
     std::sync::LazyLock::new(|| {
         let mut attributes = DECISION_ATTRIBUTES.to_vec();
         attributes.extend_from_slice(ACCOUNT_ATTRIBUTES);
-        attributes.extend_from_slice(CODE_ATTRIBUTES);
         ReadProjection::of(&attributes)
     });
 
@@ -166,51 +164,49 @@ impl Store {
         out.item().map(code_from_item).transpose()
     }
 
-    /// Counts a wrong guess against the code at `pk`, if it is still live
-    /// ([`LIVE_CODE_CONDITION`]): concurrent guesses cannot overrun
-    /// [`MAX_CODE_ATTEMPTS`].
-    pub async fn count_wrong_code(&self, pk: &str, now: u64) -> Result<(), StoreError> {
+    /// Claims one try of the code at `pk` before it is judged: `ADD
+    /// attempts 1` if it is live with tries left ([`CLAIM_ATTEMPT_CONDITION`]).
+    /// DynamoDB serialises the condition, so concurrent guesses get at most
+    /// [`MAX_CODE_ATTEMPTS`] tries between them. The code as claimed, or
+    /// `None`: no live code (none, used, expired or out of tries). One
+    /// conditional write whether an item exists or not.
+    pub async fn claim_code_attempt(
+        &self,
+        pk: &str,
+        now: u64,
+    ) -> Result<Option<CodeRecord>, StoreError> {
         let result = self
             .client
             .update_item()
             .table_name(&self.table)
             .key(PK, s(pk))
             .update_expression("ADD attempts :one")
-            .condition_expression(LIVE_CODE_CONDITION)
+            .condition_expression(CLAIM_ATTEMPT_CONDITION)
             .expression_attribute_values(":one", n(1))
             .expression_attribute_values(":max", n(MAX_CODE_ATTEMPTS))
             .expression_attribute_values(":now", n(now))
+            .return_values(aws_sdk_dynamodb::types::ReturnValue::AllNew)
             .send()
             .await;
         match result {
-            Ok(_) => Ok(()),
-            // Dead or gone meanwhile: nothing left to count on.
-            Err(e) if is_condition_failure(&e) => Ok(()),
+            Ok(out) => out.attributes().map(code_from_item).transpose(),
+            Err(e) if is_condition_failure(&e) => Ok(None),
             Err(e) => Err(e.into()),
         }
     }
 
-    /// The session, the user (with its address) and the code item at
-    /// `code_pk` if given: ONE strongly consistent round trip, never the
-    /// password hash.
+    /// The session and the user with its address: ONE strongly consistent
+    /// round trip, never the password hash.
     pub async fn load_account(
         &self,
         session_id: &str,
         user_id: &str,
-        code_pk: Option<&str>,
-    ) -> Result<
-        (
-            Option<SessionRecord>,
-            Option<UserRecord>,
-            Option<CodeRecord>,
-        ),
-        StoreError,
-    > {
+    ) -> Result<(Option<SessionRecord>, Option<UserRecord>), StoreError> {
         let session_pk = session_key(session_id);
         let user_pk = user_key(user_id);
-        let mut keys = vec![session_pk.as_str(), user_pk.as_str()];
-        keys.extend(code_pk);
-        let items = self.get_many(&keys, Some(&ACCOUNT_PROJECTION)).await?;
+        let items = self
+            .get_many(&[&session_pk, &user_pk], Some(&ACCOUNT_PROJECTION))
+            .await?;
         Ok((
             items
                 .get(&session_pk)
@@ -219,10 +215,6 @@ impl Store {
             items
                 .get(&user_pk)
                 .map(super::codec::user_from_item)
-                .transpose()?,
-            code_pk
-                .and_then(|pk| items.get(pk))
-                .map(code_from_item)
                 .transpose()?,
         ))
     }
@@ -411,8 +403,9 @@ impl Store {
     /// sessions and its activity. One transaction takes the user item, the
     /// fixed keys and as many sessions and events as fit; the rest (an
     /// account with more than ~90 sessions and events) follow in batches.
-    /// Should those fail, what is left is unreachable (a new account of the
-    /// same id starts at a higher token version) and ends by its TTL.
+    /// Should those fail, what is left ends by its TTL and is never seen by
+    /// a new account of the same id: its token versions start higher, and
+    /// its activity listing starts at its creation.
     /// `Rejected`: the claim no longer held, nothing was deleted.
     pub async fn delete_account(
         &self,
@@ -446,7 +439,13 @@ impl Store {
         if self.transact(items).await?.is_some() {
             return Ok(ClaimCheck::Rejected(None));
         }
-        self.delete_in_batches(rest).await?;
+        // The account is gone: a failure from here on is logged, not the
+        // caller's (who could not retry with dead tokens anyway).
+        if let Err(e) = self.delete_in_batches(rest).await {
+            crate::metrics::count(crate::metrics::Metric::StoreErrors);
+            let error = crate::error::display_chain(&e);
+            tracing::error!(%error, user_id = claim.user_id, "deleted account's items left to their TTL");
+        }
         Ok(ClaimCheck::Done)
     }
 

@@ -172,10 +172,6 @@ pub const DECISION_ATTRIBUTES: &[&str] = &[
 /// account's address, never `password_hash`.
 pub const ACCOUNT_ATTRIBUTES: &[&str] = &["email", "email_verified"];
 
-/// What the address verification reads of its code item, besides the
-/// decision's and the account's attributes.
-pub const CODE_ATTRIBUTES: &[&str] = &["code_hash", "attempts"];
-
 pub fn get_s(item: &Item, name: &'static str) -> Result<String, StoreError> {
     match item.get(name) {
         Some(AttributeValue::S(v)) => Ok(v.clone()),
@@ -215,6 +211,7 @@ pub fn user_from_item(item: &Item) -> Result<UserRecord, StoreError> {
         email: get_opt_s(item, "email"),
         email_verified: matches!(item.get("email_verified"), Some(AttributeValue::Bool(true))),
         disabled: matches!(item.get("disabled"), Some(AttributeValue::Bool(true))),
+        created_at: get_n(item, "created_at").unwrap_or(0),
     })
 }
 

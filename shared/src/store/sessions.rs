@@ -172,6 +172,16 @@ impl Store {
             }
             let update = user.build().expect("update fields set");
             items.push(TransactWriteItem::builder().update(update).build());
+        } else {
+            // Nothing to update on the user: it must still exist, or a login
+            // racing the account's deletion would leave a session behind.
+            let exists = ConditionCheck::builder()
+                .table_name(&self.table)
+                .key(PK, s(user_key(session.user_id)))
+                .condition_expression("attribute_exists(pk)")
+                .build()
+                .expect("condition check fields set");
+            items.push(TransactWriteItem::builder().condition_check(exists).build());
         }
         items.push(self.activity_put(event));
         // A concurrent failed login bumping the same counter is a conflict:

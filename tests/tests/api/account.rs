@@ -6,6 +6,7 @@ use std::time::{Duration, Instant};
 
 use integration_tests::*;
 use serde_json::{json, Value};
+use tokengate::clock::Clock;
 use tokengate::store::Item;
 
 /// Every item of the app's table (a test table is small).
@@ -53,6 +54,17 @@ async fn forgot(app: &TestApp, email: &str) -> lambda_http::Response<lambda_http
     .await
 }
 
+/// A reset request for an account's address: its code, once mailed.
+async fn forgot_code(app: &TestApp, email: &str) -> String {
+    let before = mail_to(email).len();
+    assert_eq!(forgot(app, email).await.status(), 202);
+    wait_for_mail(email, before + 1)
+        .await
+        .last()
+        .unwrap()
+        .code()
+}
+
 async fn reset(
     app: &TestApp,
     email: &str,
@@ -89,6 +101,23 @@ async fn login_with(
 ) -> lambda_http::Response<lambda_http::Body> {
     login_fn::handle(
         post("/api/auth/login", &json!({"id": id, "password": password})),
+        &app.service,
+    )
+    .await
+}
+
+async fn logout_others(
+    app: &TestApp,
+    access: &str,
+    refresh: &str,
+) -> lambda_http::Response<lambda_http::Body> {
+    let headers = [
+        ("authorization", format!("Bearer {access}")),
+        ("refresh-token", format!("Bearer {refresh}")),
+    ];
+    let headers: Vec<(&str, &str)> = headers.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    account_fn::handle(
+        event("POST", "/api/auth/logout-others", &headers, None),
         &app.service,
     )
     .await
@@ -228,6 +257,57 @@ async fn a_verification_code_dies_after_five_wrong_tries() {
 }
 
 #[tokio::test]
+async fn parallel_guesses_get_five_tries_between_them() {
+    let app = TestApp::with_mail(&[]).await;
+    let (email, access, _) = with_address(&app, "alice").await;
+    let code = latest_code(&email);
+    let wrong = other_than(&code);
+    let guesses = (0..12).map(|_| verify(&app, &access, &wrong));
+    for refused in futures_util::future::join_all(guesses).await {
+        assert_error(&refused, 403, "invalid_code");
+    }
+    let stored = app
+        .store
+        .get_code(&tokengate::store::verify_code_key("alice"))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(stored.attempts, 5, "every try claimed, none past the limit");
+    assert_error(&verify(&app, &access, &code).await, 403, "invalid_code");
+}
+
+#[tokio::test]
+async fn a_deleted_accounts_leftover_events_never_show_in_the_new_ones_trail() {
+    let app = TestApp::with_mail(&[]).await;
+    app.register("alice").await;
+    // An event of an earlier "alice", as a failed batch would leave it.
+    let old = tokengate::model::ActivityRecord {
+        user_id: "alice".into(),
+        event_id: uuid::Uuid::new_v4().to_string(),
+        kind: tokengate::model::ActivityKind::SignedIn,
+        at_ms: app.clock.now().millis - 60_000,
+        expires_at: app.clock.now().secs + 86_400,
+        source_ip: Some("198.51.100.1".into()),
+        user_agent: None,
+        new_device: false,
+    };
+    app.store
+        .client()
+        .put_item()
+        .table_name(app.store.table())
+        .set_item(Some(tokengate::store::codec::activity_item(&old)))
+        .send()
+        .await
+        .unwrap();
+    app.clock.advance(Duration::from_secs(1));
+    let (access, _) = app.login("alice").await;
+    let trail = body_json(&app.activity(&access, "").await);
+    let events = trail["events"].as_array().unwrap();
+    assert_eq!(events.len(), 1, "{trail}");
+    assert_ne!(events[0]["id"], old.event_id.as_str());
+}
+
+#[tokio::test]
 async fn forgot_answers_the_same_whether_the_address_has_an_account_or_not() {
     let app = TestApp::with_mail(&[("FORGOT_MIN_RESPONSE_MS", "300")]).await;
     let (email, _, _) = with_address(&app, "alice").await;
@@ -253,8 +333,9 @@ async fn forgot_answers_the_same_whether_the_address_has_an_account_or_not() {
         json!({"message": account_fn::FORGOT_ANSWER})
     );
     // Only the account's address got mail (its verification, then the reset).
-    assert_eq!(mail_to(&email).len(), 2);
-    assert_eq!(mail_to(&email)[1].subject, "tokengate: reset your password");
+    let mail = wait_for_mail(&email, 2).await;
+    assert_eq!(mail.len(), 2);
+    assert_eq!(mail[1].subject, "tokengate: reset your password");
     assert!(mail_to(&unknown).is_empty());
     // A code item exists for the account's address only, without the code.
     let code = latest_code(&email);
@@ -278,8 +359,7 @@ async fn reset_sets_the_password_ends_every_session_and_starts_a_new_one() {
     let app = TestApp::with_mail(&[]).await;
     let (email, access, refresh) = with_address(&app, "alice").await;
     let (other_access, _) = app.login("alice").await;
-    assert_eq!(forgot(&app, &email).await.status(), 202);
-    let code = latest_code(&email);
+    let code = forgot_code(&app, &email).await;
     let new_password = "a brand new passphrase";
     // Events of one millisecond have no order in the trail.
     app.clock.advance(Duration::from_secs(1));
@@ -331,10 +411,8 @@ async fn reset_sets_the_password_ends_every_session_and_starts_a_new_one() {
 async fn a_reset_code_works_for_15_minutes_and_the_newest_code_wins() {
     let app = TestApp::with_mail(&[]).await;
     let (email, _, _) = with_address(&app, "alice").await;
-    assert_eq!(forgot(&app, &email).await.status(), 202);
-    let first = latest_code(&email);
-    assert_eq!(forgot(&app, &email).await.status(), 202);
-    let second = latest_code(&email);
+    let first = forgot_code(&app, &email).await;
+    let second = forgot_code(&app, &email).await;
     if first != second {
         assert_error(
             &reset(&app, &email, &first, "new password 1").await,
@@ -355,8 +433,7 @@ async fn a_reset_code_works_for_15_minutes_and_the_newest_code_wins() {
 async fn a_reset_code_dies_after_five_wrong_tries_and_unknown_addresses_look_the_same() {
     let app = TestApp::with_mail(&[("LOGIN_MAX_FAILURES", "100")]).await;
     let (email, _, _) = with_address(&app, "alice").await;
-    assert_eq!(forgot(&app, &email).await.status(), 202);
-    let code = latest_code(&email);
+    let code = forgot_code(&app, &email).await;
     let wrong = reset(&app, &email, &other_than(&code), "new password 1").await;
     let unknown = reset(&app, &fresh_address("nobody"), &code, "new password 1").await;
     assert_eq!(wrong.status(), unknown.status());
@@ -391,7 +468,11 @@ async fn reset_requests_and_attempts_are_throttled_per_address() {
         // Known or not, the third is refused alike.
         assert_error(&forgot(&app, address).await, 429, "too_many_attempts");
     }
-    assert_eq!(mail_to(&email).len(), 3, "verification + two resets");
+    assert_eq!(
+        wait_for_mail(&email, 3).await.len(),
+        3,
+        "verification + two resets"
+    );
     let code = latest_code(&email);
     for _ in 0..2 {
         assert_error(
@@ -418,6 +499,40 @@ async fn a_lost_message_changes_no_answer() {
 }
 
 #[tokio::test]
+async fn logout_others_needs_the_sessions_own_refresh_token() {
+    let app = TestApp::with_mail(&[]).await;
+    app.register("alice").await;
+    let (access, refresh) = app.login("alice").await;
+    let (_, other_refresh) = app.login("alice").await;
+    // An access token alone never buys a refresh token.
+    let alone = app
+        .account("POST", "/api/auth/logout-others", Some(&access), None)
+        .await;
+    assert_error(&alone, 401, "missing_token");
+    assert_error(
+        &logout_others(&app, &access, &other_refresh).await,
+        401,
+        "invalid_token",
+    );
+    assert_error(
+        &logout_others(&app, &access, &access).await,
+        401,
+        "invalid_token",
+    );
+    // Nothing ended.
+    assert_eq!(app.validate(&access).await.status(), 200);
+    assert_eq!(app.refresh(&other_refresh).await.status(), 200);
+    // A rotated-away refresh token is not the current one either.
+    let rotated = app.refresh(&refresh).await;
+    let (new_access, _) = token_pair(&rotated);
+    assert_error(
+        &logout_others(&app, &new_access, &refresh).await,
+        401,
+        "invalid_token",
+    );
+}
+
+#[tokio::test]
 async fn logout_others_ends_every_other_session_in_one_transaction() {
     let app = TestApp::with_mail(&[]).await;
     app.register("alice").await;
@@ -427,9 +542,7 @@ async fn logout_others_ends_every_other_session_in_one_transaction() {
     // Events of one millisecond have no order in the trail.
     app.clock.advance(Duration::from_secs(1));
     app.calls.take();
-    let response = app
-        .account("POST", "/api/auth/logout-others", Some(&access), None)
-        .await;
+    let response = logout_others(&app, &access, &refresh).await;
     assert_eq!(response.status(), 200, "{}", body_text(&response));
     assert_eq!(app.calls.take(), ["BatchGetItem", "TransactWriteItems"]);
     let (new_access, new_refresh) = token_pair(&response);
@@ -458,7 +571,7 @@ async fn deleting_the_account_leaves_no_item_behind_and_frees_id_and_address() {
     // Leave something of every kind: sessions, activity, a reset code,
     // failure and reset counters, another user's items beside them.
     app.login("alice").await;
-    assert_eq!(forgot(&app, &email).await.status(), 202);
+    forgot_code(&app, &email).await;
     assert_eq!(
         login_with(&app, "alice", "wrong password").await.status(),
         401
@@ -605,8 +718,7 @@ async fn a_disabled_account_cannot_reset_its_password() {
     let app = TestApp::with_mail(&[]).await;
     let (email, _, _) = with_address(&app, "alice").await;
     admin(&app, "disable", "alice").await;
-    assert_eq!(forgot(&app, &email).await.status(), 202);
-    let code = latest_code(&email);
+    let code = forgot_code(&app, &email).await;
     assert_error(
         &reset(&app, &email, &code, "new password 1").await,
         403,
@@ -641,16 +753,19 @@ async fn each_account_operation_costs_its_documented_round_trips() {
     let code = latest_code(&email);
     app.calls.take();
 
-    // Verify: one read (session, user, code), one transaction.
+    // Verify: the decision, the try's claim, one transaction.
     assert_eq!(verify(&app, &access, &code).await.status(), 200);
-    assert_eq!(calls(&app), ["BatchGetItem", "TransactWriteItems"]);
-    // A wrong code: the read, then one conditional UpdateItem.
+    assert_eq!(
+        calls(&app),
+        ["BatchGetItem", "TransactWriteItems", "UpdateItem"]
+    );
+    // A wrong code (or none left): the decision, then the claim.
     verify(&app, &access, "000000").await;
     assert_eq!(calls(&app), ["BatchGetItem", "UpdateItem"]);
 
     // Forgot: GetItem ∥ two counter claims, then (an account's address) the
     // code's PutItem; an unknown address stops after the first round trip.
-    assert_eq!(forgot(&app, &email).await.status(), 202);
+    forgot_code(&app, &email).await;
     assert_eq!(
         calls(&app),
         ["GetItem", "PutItem", "UpdateItem", "UpdateItem"]
@@ -658,8 +773,10 @@ async fn each_account_operation_costs_its_documented_round_trips() {
     assert_eq!(forgot(&app, &fresh_address("x")).await.status(), 202);
     assert_eq!(calls(&app), ["GetItem", "UpdateItem", "UpdateItem"]);
 
-    // Reset: GetItem (code) ∥ two claims, GetItem (user) ∥ argon2, one
-    // transaction.
+    // Reset: the code's try ∥ two counter claims, GetItem (user) ∥ argon2,
+    // one transaction; a wrong code (or none, or no account) only the first.
+    reset(&app, &fresh_address("x"), "123456", "new password 1").await;
+    assert_eq!(calls(&app), ["UpdateItem", "UpdateItem", "UpdateItem"]);
     let code = latest_code(&email);
     let response = reset(&app, &email, &code, "new password 1").await;
     assert_eq!(response.status(), 200);
@@ -667,18 +784,16 @@ async fn each_account_operation_costs_its_documented_round_trips() {
         calls(&app),
         [
             "GetItem",
-            "GetItem",
             "TransactWriteItems",
+            "UpdateItem",
             "UpdateItem",
             "UpdateItem"
         ]
     );
-    let (access, _) = token_pair(&response);
+    let (access, refresh) = token_pair(&response);
 
     // Logout-others: the decision, one transaction.
-    let response = app
-        .account("POST", "/api/auth/logout-others", Some(&access), None)
-        .await;
+    let response = logout_others(&app, &access, &refresh).await;
     assert_eq!(calls(&app), ["BatchGetItem", "TransactWriteItems"]);
     let (access, _) = token_pair(&response);
 
