@@ -5,7 +5,7 @@
 use serde::Serialize;
 use uuid::Uuid;
 
-use super::{claim, AuthService, Authorized, ClientInfo, TokenPair};
+use super::{claim, AuthService, Authorized, ClientInfo, TokenPair, UserRead};
 use crate::error::{AuthError, InternalError};
 use crate::input::{Email, NewPassword, OneTimeCode, Password};
 use crate::mail::MailMessage;
@@ -14,7 +14,6 @@ use crate::model::{ActivityKind, CodeRecord, NewSession};
 use crate::rules::account::{
     check_code, code_hash, new_code, CodePurpose, CodeRejection, RESET_CODE_TTL,
 };
-use crate::rules::check_access;
 use crate::rules::session::session_expiry;
 use crate::rules::throttle::{throttle_source, Window, MAX_SOURCE_IP_CHARS};
 use crate::rules::Rejection;
@@ -39,20 +38,8 @@ pub struct AccountView {
 impl AuthService {
     /// The access decision, with the account's address: one round trip.
     async fn authorize_account(&self, access_token: &str) -> Result<Authorized, AuthError> {
-        let claims = self.verify(TokenKind::Access, access_token).await?;
-        let (session, user) = self
-            .inner
-            .store
-            .load_account(&claims.sid, &claims.sub)
-            .await?;
-        let now = self.clock().now().secs;
-        let (session, user) =
-            check_access(claim(&claims), session, user, now).map_err(AuthError::invalid_token)?;
-        Ok(Authorized {
-            claims,
-            session,
-            user,
-        })
+        self.authorize_reading(access_token, UserRead::WithAddress)
+            .await
     }
 
     /// The caller's account: the access decision's one read.
@@ -402,29 +389,16 @@ impl AuthService {
         access_token: &str,
         password: &Password,
     ) -> Result<(), AuthError> {
-        let Authorized { claims, user, .. } = self.authorize_reading(access_token, true).await?;
-        let now = self.clock().now().secs;
-        let window = Window::at(now, self.inner.config.login_throttle.window);
-        let counter = user_failures_key(&user.id, window.index);
-        let max = self.inner.config.login_throttle.max_failures_per_user;
-        if !self
-            .inner
-            .store
-            .reserve_attempt(&counter, max, window.ends_at)
-            .await?
-        {
-            tracing::warn!(user_id = %user.id, "account deletion throttled");
-            return Err(AuthError::TooManyAttempts {
-                retry_after_secs: window.retry_after(now),
-            });
-        }
-        if !self
-            .verify_password(user.password_hash.clone(), password.expose())
-            .await?
-        {
-            tracing::warn!(user_id = %user.id, "account deletion with a wrong password");
-            return Err(AuthError::WrongCurrentPassword);
-        }
+        let Authorized { claims, user, .. } = self
+            .authorize_reading(access_token, UserRead::WithPasswordHash)
+            .await?;
+        let window = Window::at(
+            self.clock().now().secs,
+            self.inner.config.login_throttle.window,
+        );
+        let counter = self
+            .check_password_attempt(&user, password, "account deletion")
+            .await?;
         let mut fixed = vec![
             verify_code_key(&user.id),
             counter.clone(),

@@ -16,13 +16,15 @@ use serde::Serialize;
 use crate::clock::{Clock, SystemClock};
 use crate::config::{Config, ConfigError, Env};
 use crate::error::{AuthError, InternalError};
+use crate::input::Password;
 use crate::keys::KeyConfig;
 use crate::mail::{MailMessage, Mailer};
 use crate::model::{ActivityKind, ActivityRecord, SessionClaim, SessionRecord, UserRecord};
 use crate::password::Passwords;
 use crate::rules::check_access;
-use crate::rules::throttle::MAX_SOURCE_IP_CHARS;
+use crate::rules::throttle::{Window, MAX_SOURCE_IP_CHARS};
 use crate::secrets::{key_variables, KeySecret, Reloading};
+use crate::store::user_failures_key;
 use crate::store::Store;
 use crate::token::{Claims, SessionRef, TokenKeys, TokenKind};
 
@@ -367,22 +369,31 @@ impl AuthService {
     /// Verifies an access token and reads its session and user in one round
     /// trip, without the password hash; [`check_access`] decides.
     async fn authorize(&self, access_token: &str) -> Result<Authorized, AuthError> {
-        self.authorize_reading(access_token, false).await
+        self.authorize_reading(access_token, UserRead::Decision)
+            .await
     }
 
-    /// [`AuthService::authorize`], with the user's password hash when
-    /// `with_password_hash` (a password change checks the current one).
+    /// [`AuthService::authorize`], reading `read` of the user.
     async fn authorize_reading(
         &self,
         access_token: &str,
-        with_password_hash: bool,
+        read: UserRead,
     ) -> Result<Authorized, AuthError> {
         let claims = self.verify(TokenKind::Access, access_token).await?;
-        let (session, user) = self
-            .inner
-            .store
-            .load_session_and_user(&claims.sid, &claims.sub, with_password_hash)
-            .await?;
+        let store = &self.inner.store;
+        let (session, user) = match read {
+            UserRead::Decision => {
+                store
+                    .load_session_and_user(&claims.sid, &claims.sub, false)
+                    .await?
+            }
+            UserRead::WithAddress => store.load_account(&claims.sid, &claims.sub).await?,
+            UserRead::WithPasswordHash => {
+                store
+                    .load_session_and_user(&claims.sid, &claims.sub, true)
+                    .await?
+            }
+        };
         let now = self.clock().now().secs;
         let (session, user) =
             check_access(claim(&claims), session, user, now).map_err(AuthError::invalid_token)?;
@@ -392,6 +403,53 @@ impl AuthService {
             user,
         })
     }
+
+    /// Checks `password` against `user`'s as an attempt on the account
+    /// (`action` names it in the log): a slot in its failed-login counter is
+    /// claimed before argon2 runs (refused past the limit), and a wrong
+    /// password keeps it. The counter's key, to clear or give back.
+    async fn check_password_attempt(
+        &self,
+        user: &UserRecord,
+        password: &Password,
+        action: &'static str,
+    ) -> Result<String, AuthError> {
+        let now = self.clock().now().secs;
+        let window = Window::at(now, self.inner.config.login_throttle.window);
+        let counter = user_failures_key(&user.id, window.index);
+        let max = self.inner.config.login_throttle.max_failures_per_user;
+        if !self
+            .inner
+            .store
+            .reserve_attempt(&counter, max, window.ends_at)
+            .await?
+        {
+            tracing::warn!(user_id = %user.id, action, "password check throttled");
+            return Err(AuthError::TooManyAttempts {
+                retry_after_secs: window.retry_after(now),
+            });
+        }
+        if !self
+            .verify_password(user.password_hash.clone(), password.expose())
+            .await?
+        {
+            // The attempt stays counted.
+            tracing::warn!(user_id = %user.id, action, "wrong current password");
+            return Err(AuthError::WrongCurrentPassword);
+        }
+        Ok(counter)
+    }
+}
+
+/// What an access decision reads of the user besides the decision's
+/// attributes.
+#[derive(Clone, Copy)]
+enum UserRead {
+    Decision,
+    /// Its address (the account view, verification).
+    WithAddress,
+    /// Its password hash (a password change, a deletion).
+    WithPasswordHash,
 }
 
 /// Longest user agent kept on a session or an event.

@@ -3,15 +3,14 @@
 
 use uuid::Uuid;
 
-use super::{claim, AuthService, Authorized, ClientInfo, SessionView, TokenPair};
+use super::{claim, AuthService, Authorized, ClientInfo, SessionView, TokenPair, UserRead};
 use crate::error::AuthError;
 use crate::input::{NewPassword, Password};
 use crate::metrics::{count, Metric};
 use crate::model::{ActivityKind, SessionClaim};
 use crate::rules::session::{is_superseded_claim, session_expiry};
-use crate::rules::throttle::Window;
 use crate::rules::{refresh_outcome, RefreshOutcome, Rejection};
-use crate::store::{user_failures_key, ClaimCheck, RevokeOutcome};
+use crate::store::{ClaimCheck, RevokeOutcome};
 use crate::telemetry::session_tag;
 use crate::token::{Claims, SessionRef, TokenKind};
 
@@ -165,32 +164,15 @@ impl AuthService {
             claims,
             session,
             user,
-        } = self.authorize_reading(access_token, true).await?;
+        } = self
+            .authorize_reading(access_token, UserRead::WithPasswordHash)
+            .await?;
         let new_password = NewPassword::try_from(new_password)
             .map_err(|rule| AuthError::InvalidInput(format!("`newPassword` {rule}")))?;
         let now = self.clock().now().secs;
-        let window = Window::at(now, self.inner.config.login_throttle.window);
-        let counter = user_failures_key(&user.id, window.index);
-        let max = self.inner.config.login_throttle.max_failures_per_user;
-        if !self
-            .inner
-            .store
-            .reserve_attempt(&counter, max, window.ends_at)
-            .await?
-        {
-            tracing::warn!(user_id = %user.id, "password change throttled");
-            return Err(AuthError::TooManyAttempts {
-                retry_after_secs: window.retry_after(now),
-            });
-        }
-        if !self
-            .verify_password(user.password_hash.clone(), current_password.expose())
-            .await?
-        {
-            // The attempt stays counted.
-            tracing::warn!(user_id = %user.id, "password change with a wrong current password");
-            return Err(AuthError::WrongCurrentPassword);
-        }
+        let counter = self
+            .check_password_attempt(&user, current_password, "password change")
+            .await?;
         let hash = self.hash_password(new_password.expose()).await?;
         let event = self.event(ActivityKind::PasswordChanged, &user.id, client, false);
         let changed = self

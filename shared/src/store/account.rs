@@ -342,22 +342,9 @@ impl Store {
                 .expression_attribute_values(":next", n(claim.version + 1))
                 .build()
                 .expect("update fields set");
-            let session = self
-                .claimed_session_update(claim, now)
-                .update_expression(
-                    "SET generation = :next_gen, token_version = :next, rotated_at_ms = :zero, refreshed_at = :now",
-                )
-                .expression_attribute_values(":next_gen", n(claim.generation + 1))
-                .expression_attribute_values(":next", n(claim.version + 1))
-                .expression_attribute_values(":zero", n(0))
-                .return_values_on_condition_check_failure(
-                    aws_sdk_dynamodb::types::ReturnValuesOnConditionCheckFailure::AllOld,
-                )
-                .build()
-                .expect("update fields set");
             vec![
                 TransactWriteItem::builder().update(user).build(),
-                TransactWriteItem::builder().update(session).build(),
+                self.rekeyed_session(claim, now),
                 self.activity_put(event),
             ]
         };

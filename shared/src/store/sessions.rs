@@ -81,6 +81,25 @@ impl Store {
             .expression_attribute_values(":now", n(now))
     }
 
+    /// The claimed session moved to the next generation at the user's next
+    /// token version (conditional on the claim), as part of the transaction
+    /// that bumps the version: the caller's session goes on, every other
+    /// one ends.
+    pub(super) fn rekeyed_session(&self, claim: SessionClaim<'_>, now: u64) -> TransactWriteItem {
+        let session = self
+            .claimed_session_update(claim, now)
+            .update_expression(
+                "SET generation = :next_gen, token_version = :next, rotated_at_ms = :zero, refreshed_at = :now",
+            )
+            .expression_attribute_values(":next_gen", n(claim.generation + 1))
+            .expression_attribute_values(":next", n(claim.version + 1))
+            .expression_attribute_values(":zero", n(0))
+            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
+            .build()
+            .expect("update fields set");
+        TransactWriteItem::builder().update(session).build()
+    }
+
     fn user_version_check(&self, claim: SessionClaim<'_>) -> TransactWriteItem {
         let check = ConditionCheck::builder()
             .table_name(&self.table)
@@ -435,19 +454,9 @@ impl Store {
                 .expression_attribute_values(":next", n(claim.version + 1))
                 .build()
                 .expect("update fields set");
-            let session = self
-                .claimed_session_update(claim, now)
-                .update_expression(
-                    "SET generation = :next_gen, token_version = :next, rotated_at_ms = :zero, refreshed_at = :now",
-                )
-                .expression_attribute_values(":next_gen", n(claim.generation + 1))
-                .expression_attribute_values(":next", n(claim.version + 1))
-                .expression_attribute_values(":zero", n(0))
-                .build()
-                .expect("update fields set");
             vec![
                 TransactWriteItem::builder().update(user).build(),
-                TransactWriteItem::builder().update(session).build(),
+                self.rekeyed_session(claim, now),
                 self.delete_by_key(failures_key),
                 self.activity_put(event),
             ]
